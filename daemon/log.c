@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: MIT
+/*
+ * log.c - levelled logging to stderr.
+ *
+ * Each line starts with "<N>" (sd-daemon(3) prefix) so that journald records the syslog level
+ * when stderr is connected to the journal, as it is under systemd.
+ */
+#include "log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+int bb_log_max_level = LOG_INFO;
+
+int bb_log_parse_level(const char *s)
+{
+	static const char *const names[] = { "emerg", "alert", "crit", "err",
+					     "warning", "notice", "info", "debug" };
+
+	if (!s || !*s)
+		return -EINVAL;
+	if (s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
+		return s[0] - '0';
+	for (int i = 0; i < 8; i++)
+		if (strcasecmp(s, names[i]) == 0)
+			return i;
+	if (strcasecmp(s, "error") == 0)
+		return LOG_ERR;
+	if (strcasecmp(s, "warn") == 0)
+		return LOG_WARNING;
+	return -EINVAL;
+}
+
+void bb_log(int level, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int saved_errno = errno;
+
+	if (level > bb_log_max_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "<%d>%s\n", level, line);
+	errno = saved_errno;
+}

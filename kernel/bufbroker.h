@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * bufbroker_heap: private declarations shared by the module's files.
+ */
+#ifndef BUFBROKER_H
+#define BUFBROKER_H
+
+#include <linux/cdev.h>
+#include <linux/device.h>
+#include <linux/dma-buf.h>
+#include <linux/kobject.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/types.h>
+
+#define BB_DEFAULT_HEAP_NAME	"default_cma_region"
+#define BB_ALIAS_PROP		"bufbroker,heap-aliases"
+#define BB_MAX_HEAPS		64
+
+struct cma;
+struct reserved_mem;
+struct bb_heap;
+
+/**
+ * struct bb_region - one CMA region and everything that allocates from it
+ * @list:	entry in the module's region list
+ * @kobj:	/sys/kernel/bufbroker/regions/<name>; owns the structure
+ * @name:	primary name (DT node name, or default_cma_region)
+ * @aliases:	names from the bufbroker,heap-aliases property
+ * @n_aliases:	number of entries in @aliases
+ * @heaps:	the heap nodes created for this region, primary first
+ * @is_default:	this is the default CMA area
+ * @bounds_known: @base and @size describe the region exactly
+ * @base:	physical base address (when @bounds_known)
+ * @size:	size in bytes (0 if unknown)
+ * @dev:	private device used as the allocation context
+ * @rmem:	the reserved-memory entry, NULL for a default area not from DT
+ * @cma:	the CMA area when the kernel exports cma_alloc
+ * @stat_lock:	protects the counters below
+ * @bytes:	bytes in live buffers
+ * @buffers:	live buffers
+ * @peak:	highest @bytes since load
+ * @failures:	failed allocations (not counting bad arguments)
+ */
+struct bb_region {
+	struct list_head list;
+	struct kobject kobj;
+	const char *name;
+	const char **aliases;
+	unsigned int n_aliases;
+	struct list_head heaps;
+	bool is_default;
+	bool bounds_known;
+	phys_addr_t base;
+	phys_addr_t size;
+	struct device *dev;
+	struct reserved_mem *rmem;
+	struct cma *cma;
+	spinlock_t stat_lock;
+	u64 bytes;
+	u64 buffers;
+	u64 peak;
+	u64 failures;
+};
+
+/**
+ * struct bb_heap - one heap name (one /dev/dma_heap node)
+ * @list:	entry in the region's heap list
+ * @region:	the region this name allocates from
+ * @name:	the node name
+ * @devt:	device number (own class only)
+ * @cdev:	character device (own class only)
+ * @dev:	the class device (own class only)
+ * @kheap:	the kernel's heap when registered through dma_heap_add
+ */
+struct bb_heap {
+	struct list_head list;
+	struct bb_region *region;
+	const char *name;
+	dev_t devt;
+	struct cdev cdev;
+	struct device *dev;
+	void *kheap;
+};
+
+/* bufbroker_region.c */
+struct bb_region *bb_region_create(const char *name, struct reserved_mem *rmem, bool is_default);
+void bb_region_destroy(struct bb_region *r);
+bool bb_region_contains(const struct bb_region *r, struct page *page, size_t len);
+struct page *bb_region_alloc(struct bb_region *r, size_t len);
+void bb_region_free(struct bb_region *r, struct page *page, size_t len);
+void bb_region_count_failure(struct bb_region *r);
+bool bb_region_has_name(const struct bb_region *r, const char *name);
+
+/* bufbroker_buffer.c */
+struct dma_buf *bb_buffer_allocate(struct bb_region *r, size_t len, u32 fd_flags);
+
+/* bufbroker_chardev.c */
+int bb_chardev_init(void);
+void bb_chardev_exit(void);
+int bb_heap_add(struct bb_region *r, const char *name);
+void bb_heaps_remove(struct bb_region *r);
+int bb_heap_ioctl_alloc(struct bb_region *r, u64 len, u32 fd_flags, u64 heap_flags);
+
+/* bufbroker_sysfs.c */
+int bb_sysfs_init(void);
+void bb_sysfs_exit(void);
+int bb_sysfs_add_region(struct bb_region *r);
+
+#endif /* BUFBROKER_H */

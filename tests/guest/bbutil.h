@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the in-guest tests and the benchmark: dma-heap, sysfs stats, pagemap. */
+#ifndef BB_UTIL_H
+#define BB_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BB_HEAP_DIR "/dev/dma_heap"
+#define BB_SYSFS_REGIONS "/sys/kernel/bufbroker/regions"
+#define BB_MAX_REGIONS 16
+#define BB_MAX_NAMES 8
+#define BB_NAME_LEN 96
+
+#define KiB (1024ULL)
+#define MiB (1024ULL * 1024ULL)
+
+struct bb_region {
+	char name[BB_NAME_LEN];           /* primary name (sysfs directory) */
+	char heaps[BB_MAX_NAMES][BB_NAME_LEN]; /* from the "heaps" file, primary first */
+	unsigned int n_heaps;
+	uint64_t size;
+	uint64_t base;                    /* 0 if unreadable */
+	bool have_base;
+	bool is_default;
+};
+
+struct bb_stats {
+	uint64_t bytes_allocated, buffers_allocated, peak_bytes, failures;
+};
+
+uint64_t bb_now_ns(void);
+size_t bb_page_size(void);
+
+/* Read a whole small file into buf (NUL-terminated). Returns length or -errno. */
+int bb_read_file(const char *path, char *buf, size_t len);
+/* Parse a decimal or 0x-hex unsigned file. Returns 0 or -errno. */
+int bb_read_u64(const char *path, uint64_t *out);
+
+/* Regions from sysfs. Returns count (>= 0) or -errno. */
+int bb_regions(struct bb_region *r, int max);
+int bb_region_stats(const struct bb_region *r, struct bb_stats *s);
+/* Names present in /dev/dma_heap. Returns count or -errno. */
+int bb_heap_nodes(char names[][BB_NAME_LEN], int max);
+
+/* Open /dev/dma_heap/<name> O_RDONLY|O_CLOEXEC. Returns fd or -1/errno. */
+int bb_heap_open(const char *name);
+/* DMA_HEAP_IOCTL_ALLOC with O_RDWR|O_CLOEXEC. Returns dma-buf fd, or -errno. */
+int bb_heap_alloc(int heap_fd, uint64_t len);
+
+/* DMA_BUF_IOCTL_SYNC: start/end with DMA_BUF_SYNC_{READ,WRITE,RW}. Returns 0 or -errno. */
+int bb_sync(int buf_fd, bool start, uint64_t rw_flags);
+
+/*
+ * Physical address of every page of [addr, addr+len) through /proc/self/pagemap. Touches (reads)
+ * each page first. phys[] gets len/page entries. Returns 0, or -errno (-ENOENT: page not present,
+ * -EPERM: PFN hidden, i.e. not root).
+ */
+int bb_phys_pages(const void *addr, size_t len, uint64_t *phys);
+
+/* Check a mapped buffer: every page inside [base, base+size) and physically contiguous.
+ * Returns 0 or a negative code; msg gets a reason. */
+int bb_check_phys(const void *addr, size_t len, uint64_t base, uint64_t size, bool need_contig,
+		  char *msg, size_t msglen);
+
+int bb_cmp_u64(const void *a, const void *b);
+
+#endif

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Guest half of `make check`: the module's suite on the demo board (dts/qemu-virt-bufbroker.dtsi).
+. /etc/bufbroker-guest/lib.sh
+
+expect "module loads" load_heap_module
+expect "/dev/dma_heap exists" test -d /dev/dma_heap
+ls -l /dev/dma_heap/ | sed 's/^/# /'
+for n in default_cma_region linux,cma camera@78000000 camera video@7c000000 video; do
+	expect "heap node $n" test -c "/dev/dma_heap/$n"
+done
+expect "no heap for the no-map carve-out" sh -c '! ls /dev/dma_heap | grep -q firmware'
+
+run heap_test $T/heap_test --expect default_cma_region --expect linux,cma \
+	--expect camera@78000000 --expect camera --expect video@7c000000 --expect video
+
+modprobe vivid allocators=1 n_devs=1 && run vivid_test $T/vivid_test --heap camera
+
+run heap_unload $T/heap_test --unload-test --module /lib/modules/bufbroker_heap.ko
+expect "kernel log free of WARN/BUG" kernel_log_clean
+exit $failed
