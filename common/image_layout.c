@@ -119,17 +119,11 @@ int bb_image_layout_compute_aligned(uint32_t fourcc, uint32_t width, uint32_t he
 	if (width == 0 || height == 0 || width % fi->hsub || height % fi->vsub)
 		return -EINVAL;
 
-	/*
-	 * Chroma strides are derived from the luma stride; for 3-plane formats
-	 * they are half of it, so align luma twice as much to keep chroma aligned.
-	 */
+	/* Chroma strides are derived from the luma stride, which must divide
+	 * exactly: planar 4:2:x formats need an even luma stride. */
 	luma_align = stride_align;
-	if (fi->n_planes > 1) {
-		uint32_t ratio = (uint32_t)fi->cpp[0] * fi->hsub / fi->cpp[1];
-
-		if (ratio > 1 && __builtin_mul_overflow(luma_align, ratio, &luma_align))
-			return -EOVERFLOW;
-	}
+	if (fi->n_planes > 1 && luma_align < 2)
+		luma_align = 2;
 	if (__builtin_mul_overflow(width, (uint32_t)fi->cpp[0], &row0))
 		return -EOVERFLOW;
 	r = align_up_u32(row0, luma_align, &stride0);

@@ -23,8 +23,9 @@
  *   rounded up to the stride alignment.  Chroma strides are derived from
  *   it the way V4L2 single-buffer formats do (NV12: same stride as luma,
  *   YUV420: half of it), so a V4L2 driver given bytesperline = planes[0].stride
- *   finds every plane where we put it.  For 3-plane formats the luma
- *   alignment is doubled so the chroma strides keep the alignment too.
+ *   finds every plane where we put it.  The alignment applies to the luma
+ *   stride only: YUV420 chroma strides are half of it (32-byte aligned by
+ *   default).
  * - Planes follow each other without padding: planes[i + 1].offset =
  *   planes[i].offset + planes[i].stride * planes[i].height.
  * - size is the end of the last plane rounded up to 4096 bytes.

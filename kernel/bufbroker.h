@@ -47,7 +47,7 @@ struct bb_region {
 	struct list_head list;
 	struct kobject kobj;
 	const char *name;
-	const char **aliases;
+	char **aliases;
 	unsigned int n_aliases;
 	struct list_head heaps;
 	bool is_default;
@@ -57,11 +57,23 @@ struct bb_region {
 	struct device *dev;
 	struct reserved_mem *rmem;
 	struct cma *cma;
-	spinlock_t stat_lock;
+	spinlock_t stat_lock;	/* protects bytes, buffers, peak, failures */
 	u64 bytes;
 	u64 buffers;
 	u64 peak;
 	u64 failures;
+};
+
+/**
+ * struct bb_chunk - one contiguous allocation
+ * @page:	first page
+ * @size:	bytes actually taken from the region (page multiple)
+ * @dma:	handle from dma_alloc_pages(), when that was used
+ */
+struct bb_chunk {
+	struct page *page;
+	size_t size;
+	dma_addr_t dma;
 };
 
 /**
@@ -87,21 +99,21 @@ struct bb_heap {
 /* bufbroker_region.c */
 struct bb_region *bb_region_create(const char *name, struct reserved_mem *rmem, bool is_default);
 void bb_region_destroy(struct bb_region *r);
+void bb_region_release(struct bb_region *r);
 bool bb_region_contains(const struct bb_region *r, struct page *page, size_t len);
-struct page *bb_region_alloc(struct bb_region *r, size_t len);
-void bb_region_free(struct bb_region *r, struct page *page, size_t len);
-void bb_region_count_failure(struct bb_region *r);
+int bb_region_alloc(struct bb_region *r, size_t len, struct bb_chunk *c);
+void bb_region_free(struct bb_region *r, struct bb_chunk *c, size_t len);
 bool bb_region_has_name(const struct bb_region *r, const char *name);
 
 /* bufbroker_buffer.c */
-struct dma_buf *bb_buffer_allocate(struct bb_region *r, size_t len, u32 fd_flags);
+struct dma_buf *bb_buffer_allocate(struct bb_region *r, const char *name, size_t len,
+				   u32 fd_flags);
 
 /* bufbroker_chardev.c */
 int bb_chardev_init(void);
 void bb_chardev_exit(void);
 int bb_heap_add(struct bb_region *r, const char *name);
 void bb_heaps_remove(struct bb_region *r);
-int bb_heap_ioctl_alloc(struct bb_region *r, u64 len, u32 fd_flags, u64 heap_flags);
 
 /* bufbroker_sysfs.c */
 int bb_sysfs_init(void);

@@ -10,7 +10,7 @@ set -euo pipefail
 suite=${1:?usage: fetch-kernel.sh SUITE OUTDIR}
 out=$(realpath -m "${2:?usage: fetch-kernel.sh SUITE OUTDIR}")
 top=$(cd "$(dirname "$0")/.." && pwd)
-cache=${BUFBROKER_CACHE:-$top/.cache}
+cache=${BUFBROKER_CACHE:-/var/cache/bufbroker}
 mkdir -p "$out" "$cache/debs"
 
 apt_opts=()

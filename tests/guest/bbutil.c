@@ -96,6 +96,8 @@ int bb_regions(struct bb_region *r, int max)
 		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/default", de->d_name);
 		if (bb_read_u64(path, &def) == 0)
 			x->is_default = def == 1;
+		x->bounds_known = x->have_base &&
+				  !(x->base == 0 && !strcmp(x->name, "default_cma_region"));
 		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/heaps", de->d_name);
 		if (bb_read_file(path, buf, sizeof(buf)) >= 0) {
 			char *save = NULL;
@@ -230,7 +232,7 @@ int bb_check_phys(const void *addr, size_t len, uint64_t base, uint64_t size, bo
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (phys[i] < base || phys[i] + ps > base + size) {
+		if (size && (phys[i] < base || phys[i] + ps > base + size)) {
 			snprintf(msg, msglen,
 				 "page %zu of %zu at phys 0x%" PRIx64 " outside region [0x%" PRIx64
 				 ", 0x%" PRIx64 ")",

@@ -13,8 +13,8 @@
 #define BB_MAX_NAMES 8
 #define BB_NAME_LEN 96
 
-#define KiB (1024ULL)
-#define MiB (1024ULL * 1024ULL)
+#define KiB ((uint64_t)1024)
+#define MiB ((uint64_t)1024 * 1024)
 
 struct bb_region {
 	char name[BB_NAME_LEN];           /* primary name (sysfs directory) */
@@ -23,6 +23,9 @@ struct bb_region {
 	uint64_t size;
 	uint64_t base;                    /* 0 if unreadable */
 	bool have_base;
+	/* base/size describe the physical range. False for a default area that does not come
+	 * from DT (cma= or Kconfig): 6.1 cannot tell the module where it is, so base reads 0x0. */
+	bool bounds_known;
 	bool is_default;
 };
 
@@ -59,8 +62,9 @@ int bb_sync(int buf_fd, bool start, uint64_t rw_flags);
  */
 int bb_phys_pages(const void *addr, size_t len, uint64_t *phys);
 
-/* Check a mapped buffer: every page inside [base, base+size) and physically contiguous.
- * Returns 0 or a negative code; msg gets a reason. */
+/* Check a mapped buffer: every page inside [base, base+size) (skipped when size is 0) and
+ * physically contiguous. Returns 0 or a negative code (-ERANGE: outside, -EFAULT: not
+ * contiguous); msg gets a reason. */
 int bb_check_phys(const void *addr, size_t len, uint64_t base, uint64_t size, bool need_contig,
 		  char *msg, size_t msglen);
 

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/*
+ * heap_bench: allocation latency of the bufbroker heaps against the memset floor.
+ *
+ *   heap_bench [--heap NAME]... [--reps N] [--quick]
+ *
+ * For each heap (default: the primary name of every region) and each size from 4 KiB to
+ * 32 MiB (--quick: 1, 4, 8, 16 MiB and 15 repetitions; sizes above the region are skipped): N x (DMA_HEAP_IOCTL_ALLOC + close),
+ * median and p99; beside it N x memset of the same number of bytes into an already-mapped,
+ * already-faulted buffer of that size (the floor), median and p99; and the ratio of the
+ * medians. Every output line starts with "# " so the rig never mistakes it for a result.
+ */
+#include "bbutil.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static const uint64_t full_sizes[] = { 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 1 * MiB,
+				       4 * MiB, 8 * MiB,  16 * MiB, 32 * MiB };
+static const uint64_t quick_sizes[] = { 1 * MiB, 4 * MiB, 8 * MiB, 16 * MiB };
+static const uint64_t *sizes = full_sizes;
+static size_t n_sizes = sizeof(full_sizes) / sizeof(full_sizes[0]);
+
+struct dist {
+	double med_us, p99_us;
+};
+
+static struct dist summarize(uint64_t *ns, int n)
+{
+	qsort(ns, (size_t)n, sizeof(*ns), bb_cmp_u64);
+	int i99 = (n * 99 + 99) / 100 - 1;
+	if (i99 >= n)
+		i99 = n - 1;
+	if (i99 < 0)
+		i99 = 0;
+	struct dist d = { .med_us = (n % 2 ? (double)ns[n / 2] : (ns[n / 2 - 1] + ns[n / 2]) / 2.0) / 1e3,
+			  .p99_us = (double)ns[i99] / 1e3 };
+	return d;
+}
+
+static void fmt_size(uint64_t v, char *out, size_t len)
+{
+	if (v >= MiB)
+		snprintf(out, len, "%" PRIu64 "M", v / MiB);
+	else
+		snprintf(out, len, "%" PRIu64 "K", v / KiB);
+}
+
+static int bench_heap(const char *heap, uint64_t region_size, int reps)
+{
+	int hfd = bb_heap_open(heap);
+	if (hfd < 0) {
+		printf("# %s: open: %s\n", heap, strerror(errno));
+		return 1;
+	}
+	uint64_t *ns = calloc((size_t)reps, sizeof(*ns));
+	if (!ns) {
+		close(hfd);
+		return 1;
+	}
+	printf("# heap %s (region %" PRIu64 " MiB), %d repetitions\n", heap, region_size / MiB, reps);
+	printf("# %-6s %12s %12s %12s %12s %8s %10s\n", "size", "alloc_med_us", "alloc_p99_us",
+	       "memset_med_us", "memset_p99_us", "ratio", "GB/s_memset");
+	int rc = 0;
+	for (size_t s = 0; s < n_sizes; s++) {
+		uint64_t len = sizes[s];
+		char sz[16];
+		fmt_size(len, sz, sizeof(sz));
+		if (region_size && len > region_size) {
+			printf("# %-6s skipped: larger than the region\n", sz);
+			continue;
+		}
+		/* Warm-up, and fail fast when the size does not fit now. */
+		int b = bb_heap_alloc(hfd, len);
+		if (b < 0) {
+			printf("# %-6s alloc: %s\n", sz, strerror(-b));
+			rc = 1;
+			continue;
+		}
+		close(b);
+		int n = 0;
+		for (int i = 0; i < reps; i++) {
+			uint64_t t0 = bb_now_ns();
+			b = bb_heap_alloc(hfd, len);
+			if (b >= 0)
+				close(b);
+			uint64_t t1 = bb_now_ns();
+			if (b < 0) {
+				printf("# %-6s alloc #%d: %s\n", sz, i, strerror(-b));
+				rc = 1;
+				break;
+			}
+			ns[n++] = t1 - t0;
+		}
+		if (!n)
+			continue;
+		struct dist a = summarize(ns, n);
+		/* The floor: memset into a mapped, pre-faulted buffer of the same size. */
+		b = bb_heap_alloc(hfd, len);
+		if (b < 0) {
+			printf("# %-6s floor alloc: %s\n", sz, strerror(-b));
+			rc = 1;
+			continue;
+		}
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, b, 0);
+		if (p == MAP_FAILED) {
+			printf("# %-6s mmap: %s\n", sz, strerror(errno));
+			close(b);
+			rc = 1;
+			continue;
+		}
+		memset(p, 0xff, len); /* fault everything in */
+		int m = 0;
+		for (int i = 0; i < reps; i++) {
+			uint64_t t0 = bb_now_ns();
+			memset(p, i & 0xff, len);
+			__asm__ volatile("" ::"r"(p) : "memory");
+			ns[m++] = bb_now_ns() - t0;
+		}
+		struct dist f = summarize(ns, m);
+		munmap(p, len);
+		close(b);
+		printf("# %-6s %12.1f %12.1f %12.1f %12.1f %8.2f %10.2f\n", sz, a.med_us, a.p99_us,
+		       f.med_us, f.p99_us, f.med_us > 0 ? a.med_us / f.med_us : 0.0,
+		       f.med_us > 0 ? (double)len / (f.med_us * 1e3) : 0.0);
+	}
+	free(ns);
+	close(hfd);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "heap", required_argument, NULL, 'H' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "quick", no_argument, NULL, 'q' },
+		{ 0 },
+	};
+	const char *heaps[16];
+	int n_heaps = 0, reps = 0, o;
+	bool quick = false;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'H':
+			if (n_heaps < 16)
+				heaps[n_heaps++] = optarg;
+			break;
+		case 'r':
+			reps = atoi(optarg);
+			break;
+		case 'q':
+			quick = true;
+			break;
+		default:
+			fprintf(stderr, "usage: heap_bench [--heap NAME]... [--reps N] [--quick]\n");
+			return 2;
+		}
+	}
+	if (quick) {
+		sizes = quick_sizes;
+		n_sizes = sizeof(quick_sizes) / sizeof(quick_sizes[0]);
+	}
+	if (reps < 1)
+		reps = quick ? 15 : 50;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	static struct bb_region regs[BB_MAX_REGIONS];
+	int nr = bb_regions(regs, BB_MAX_REGIONS);
+	if (nr < 0)
+		nr = 0;
+	if (!n_heaps)
+		for (int i = 0; i < nr && n_heaps < 16; i++)
+			heaps[n_heaps++] = regs[i].heaps[0];
+	if (!n_heaps) {
+		printf("# heap_bench: no heaps (no %s)\n", BB_SYSFS_REGIONS);
+		return 1;
+	}
+	int rc = 0;
+	for (int h = 0; h < n_heaps; h++) {
+		uint64_t size = 0;
+		for (int i = 0; i < nr; i++)
+			for (unsigned int j = 0; j < regs[i].n_heaps; j++)
+				if (!strcmp(regs[i].heaps[j], heaps[h]))
+					size = regs[i].size;
+		rc |= bench_heap(heaps[h], size, reps);
+	}
+	return rc;
+}
