@@ -28,8 +28,8 @@ void bb_client_drop(struct bb_client *c)
 
 	bb_tokens_remove_matching(&b->tokens, c, 0);
 	n = bb_buffers_remove_client(&b->buffers, c);
-	log_info("client %s (uid %u) is gone: dropped %u buffers, %llu bytes", c->bus_name,
-		 (unsigned int)c->uid, n, (unsigned long long)u.bytes);
+	bb_log(n ? LOG_INFO : LOG_DEBUG, "client %s (uid %u) is gone: dropped %u buffers (%llu bytes charged)",
+	       c->bus_name, (unsigned int)c->uid, n, (unsigned long long)u.bytes);
 	for (struct bb_client **pp = &b->clients; *pp; pp = &(*pp)->next) {
 		if (*pp == c) {
 			*pp = c->next;

@@ -30,6 +30,10 @@ int bb_error_set(sd_bus_error *e, int err, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Messages echo client strings; cut to ASCII so a split UTF-8 sequence cannot break the reply. */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
 	sd_bus_error_set(e, name ? name : SD_BUS_ERROR_FAILED, msg);
 	return -err;
 }

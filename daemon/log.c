@@ -46,6 +46,22 @@ void bb_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* One record per call: control characters (from client strings too) cannot forge lines. */
+	for (char *c = line; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	fprintf(stderr, "<%d>%s\n", level, line);
 	errno = saved_errno;
+}
+
+void bb_log_lines(int level, const char *text)
+{
+	while (text && *text) {
+		const char *nl = strchr(text, '\n');
+		int len = nl ? (int)(nl - text) : (int)strlen(text);
+
+		if (len > 0)
+			bb_log(level, "%.*s", len, text);
+		text += len + (nl ? 1 : 0);
+	}
 }

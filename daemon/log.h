@@ -11,7 +11,11 @@ extern int bb_log_max_level;
 /* Parse "err", "warning", "notice", "info", "debug" or a digit 0-7. Returns level or -EINVAL. */
 int bb_log_parse_level(const char *s);
 
+/* One line; control characters in the formatted text become '?'. */
 void bb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Log each line of a multi-line @text (e.g. policy errors) as its own record. */
+void bb_log_lines(int level, const char *text);
 
 #define log_err(...) bb_log(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) bb_log(LOG_WARNING, __VA_ARGS__)

@@ -97,6 +97,10 @@ static void add_msg(struct parser *ps, bool warning, const char *file, int line,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* Values from a hostile file are echoed: keep the message printable. */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+			*c = '?';
 	if (line > 0)
 		n = snprintf(full, sizeof(full), "%s:%d: %s%s\n", file, line, warning ? "warning: " : "", msg);
 	else

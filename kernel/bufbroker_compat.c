@@ -29,6 +29,8 @@
 
 #if BB_HAVE_DMA_HEAP_API
 #include <linux/dma-heap.h>
+#include <linux/namei.h>
+#include <linux/slab.h>
 #endif
 
 /*
@@ -281,6 +283,27 @@ static const struct dma_heap_ops bb_kheap_ops = {
 	.allocate = bb_kheap_allocate,
 };
 
+/*
+ * dma_heap_add() creates the class device before it checks the name, so a
+ * duplicate would first trip sysfs' duplicate-name warning. The framework
+ * exports no lookup by name; its class devices are visible in sysfs.
+ */
+static bool bb_kheap_exists(const char *name)
+{
+	struct path path;
+	bool found;
+	char *p;
+
+	p = kasprintf(GFP_KERNEL, "/sys/class/dma_heap/%s", name);
+	if (!p)
+		return false;
+	found = !kern_path(p, LOOKUP_FOLLOW, &path);
+	if (found)
+		path_put(&path);
+	kfree(p);
+	return found;
+}
+
 /**
  * bb_kheap_add() - register a heap name with the kernel's dma-heap framework
  * @heap: the heap
@@ -300,6 +323,8 @@ int bb_kheap_add(struct bb_heap *heap)
 	};
 	struct dma_heap *kheap;
 
+	if (bb_kheap_exists(heap->name))
+		return -EEXIST;
 	kheap = dma_heap_add(&info);
 	if (IS_ERR(kheap))
 		return PTR_ERR(kheap) == -EINVAL ? -EEXIST : PTR_ERR(kheap);

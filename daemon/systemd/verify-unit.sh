@@ -3,7 +3,7 @@
 # (verify checks that the executable exists). Usage: verify-unit.sh [BINARY]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${1:-/usr/sbin/bufbrokerd}
+bin=$(realpath "${1:-/usr/sbin/bufbrokerd}")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 sed "s|^ExecStart=.*|ExecStart=$bin|" "$here/bufbrokerd.service" > "$tmp/bufbrokerd.service"

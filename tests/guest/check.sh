@@ -13,7 +13,9 @@ expect "no heap for the no-map carve-out" sh -c '! ls /dev/dma_heap | grep -q fi
 run heap_test $T/heap_test --expect default_cma_region --expect linux,cma \
 	--expect camera@78000000 --expect camera --expect video@7c000000 --expect video
 
-modprobe vivid allocators=1 n_devs=1 && run vivid_test $T/vivid_test --heap camera
+# Two vivid instances: dma-contig (ours must work) and vmalloc (the non-contiguous
+# negative case: dma-contig refuses what it cannot address contiguously).
+modprobe vivid n_devs=2 allocators=1,0 && run vivid_test $T/vivid_test --heap camera
 
 run heap_unload $T/heap_test --unload-test --module /lib/modules/bufbroker_heap.ko
 expect "kernel log free of WARN/BUG" kernel_log_clean
