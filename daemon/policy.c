@@ -134,6 +134,10 @@ static void add_msg(struct parser *ps, bool warning, const char *file, int line,
 #define perr(ps, ...) add_msg((ps), false, (ps)->file, (ps)->line, __VA_ARGS__)
 #define pwarn(ps, ...) add_msg((ps), true, (ps)->file, (ps)->line, __VA_ARGS__)
 
+static bool bb_policy_path_valid(const char *s, size_t max);
+static int bb_policy_parse_count(const char *s, uint64_t *out);
+static void bb_policy_free_entries(struct bb_heap_entry *e, size_t n);
+
 /* Grow *arr (of *n elements of size sz) by one zeroed element; return it or NULL. */
 static void *grow(void *arrp, size_t *n, size_t sz)
 {
@@ -148,111 +152,6 @@ static void *grow(void *arrp, size_t *n, size_t sz)
 	*arr = na;
 	memset((char *)na + *n * sz, 0, sz);
 	return (char *)na + (*n)++ * sz;
-}
-
-bool bb_role_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > BB_ROLE_NAME_MAX)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
-			return false;
-	return true;
-}
-
-bool bb_policy_heap_name_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > BB_POLICY_HEAP_NAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-		return false;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) && !strchr(",._@+-", *s))
-			return false;
-	return true;
-}
-
-static bool printable_path(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n < 2 || n > max || s[0] != '/' || strstr(s, "//") || strstr(s, "/../") ||
-	    strstr(s, "/./"))
-		return false;
-	if (n >= 3 && strcmp(s + n - 3, "/..") == 0)
-		return false;
-	for (; *s; s++)
-		if (!isgraph((unsigned char)*s))
-			return false;
-	return true;
-}
-
-int bb_parse_size(const char *s, uint64_t *out)
-{
-	uint64_t v = 0, mult = 1;
-	const char *p = s;
-
-	if (!isdigit((unsigned char)*p))
-		return -EINVAL;
-	for (; isdigit((unsigned char)*p); p++) {
-		unsigned int d = (unsigned int)(*p - '0');
-
-		if (v > (UINT64_MAX - d) / 10)
-			return -ERANGE;
-		v = v * 10 + d;
-	}
-	switch (toupper((unsigned char)*p)) {
-	case '\0':
-		break;
-	case 'K':
-		mult = 1ULL << 10;
-		break;
-	case 'M':
-		mult = 1ULL << 20;
-		break;
-	case 'G':
-		mult = 1ULL << 30;
-		break;
-	case 'T':
-		mult = 1ULL << 40;
-		break;
-	default:
-		return -EINVAL;
-	}
-	if (*p) {
-		p++;
-		if (strcmp(p, "iB") == 0 || strcmp(p, "B") == 0)
-			p += strlen(p);
-		if (*p)
-			return -EINVAL;
-	}
-	if (v == 0)
-		return -EINVAL;
-	if (v > UINT64_MAX / mult)
-		return -ERANGE;
-	*out = v * mult;
-	return 0;
-}
-
-static int parse_count(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!*s)
-		return -EINVAL;
-	for (const char *p = s; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return -EINVAL;
-		if (v > (UINT32_MAX - (unsigned int)(*p - '0')) / 10)
-			return -ERANGE;
-		v = v * 10 + (unsigned int)(*p - '0');
-	}
-	if (v == 0)
-		return -EINVAL;
-	*out = v;
-	return 0;
 }
 
 /*
@@ -305,7 +204,7 @@ static bool parse_entry(struct parser *ps, struct bb_heap_entry *e, const char *
 		}
 		e->kind = BB_ENTRY_V4L2;
 	} else if (v[0] == '/') {
-		if (!printable_path(v, 255)) {
+		if (!bb_policy_path_valid(v, 255)) {
 			perr(ps, "'%s' is not a device-tree node path; use an absolute path such as /soc/camera@7c000000 without '..' or spaces", v);
 			return false;
 		}
@@ -366,7 +265,7 @@ static bool principal_item(struct parser *ps, void *ctx, char *v, bool is_group)
 	if (strspn(v, "0123456789") == strlen(v)) {
 		uint64_t id;
 
-		if (parse_count(v, &id) < 0 && strcmp(v, "0") != 0) {
+		if (bb_policy_parse_count(v, &id) < 0 && strcmp(v, "0") != 0) {
 			perr(ps, "%s id '%s' is out of range; use a number below 4294967295", what, v);
 			return false;
 		}
@@ -469,7 +368,7 @@ static void set_limit(struct parser *ps, int key, const char *value, struct bb_l
 	int r;
 
 	if (key == KEY_MAX_BUFFERS) {
-		r = parse_count(value, &v);
+		r = bb_policy_parse_count(value, &v);
 		if (r < 0) {
 			perr(ps, "max-buffers = '%s' is not a count; use a whole number from 1 to 4294967295", value);
 			return;
@@ -800,47 +699,6 @@ static void finish(struct parser *ps)
 	}
 }
 
-static void free_entries(struct bb_heap_entry *e, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(e[i].value);
-	free(e);
-}
-
-static void free_principals(struct bb_principal *pr, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(pr[i].name);
-	free(pr);
-}
-
-static void free_strv(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-void bb_policy_free(struct bb_policy *p)
-{
-	if (!p)
-		return;
-	for (size_t i = 0; i < p->n_roles; i++) {
-		struct bb_role *r = &p->roles[i];
-
-		free(r->name);
-		free_entries(r->entries, r->n_entries);
-		free_principals(r->users, r->n_users);
-		free_principals(r->groups, r->n_groups);
-		free_strv(r->units, r->n_units);
-		free_strv(r->share_with, r->n_share_with);
-	}
-	free(p->roles);
-	free_strv(p->files, p->n_files);
-	free(p->warnings);
-	memset(p, 0, sizeof(*p));
-}
-
 static int dropin_filter(const struct dirent *d)
 {
 	size_t n = strlen(d->d_name);
@@ -885,7 +743,7 @@ int bb_policy_load(const char *main_path, const char *dropin_dir, struct bb_poli
 	if (r >= 0)
 		finish(&ps);
 	for (size_t i = 0; i < ps.extra_cap && i < p.n_roles; i++) {
-		free_entries(ps.extra[i].heaps, ps.extra[i].n_heaps);
+		bb_policy_free_entries(ps.extra[i].heaps, ps.extra[i].n_heaps);
 		if (ps.extra[i].device) {
 			free(ps.extra[i].device->value);
 			free(ps.extra[i].device);
@@ -906,6 +764,154 @@ int bb_policy_load(const char *main_path, const char *dropin_dir, struct bb_poli
 int bb_policy_load_file(const char *path, struct bb_policy *out, char *err, size_t errlen)
 {
 	return bb_policy_load(path, NULL, out, err, errlen);
+}
+
+/* ---- value syntax, freeing and queries ---- */
+
+bool bb_role_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > BB_ROLE_NAME_MAX)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
+bool bb_policy_heap_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > BB_POLICY_HEAP_NAME_MAX || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && !strchr(",._@+-", *s))
+			return false;
+	return true;
+}
+
+static bool bb_policy_path_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n < 2 || n > max || s[0] != '/' || strstr(s, "//") || strstr(s, "/../") ||
+	    strstr(s, "/./"))
+		return false;
+	if (n >= 3 && strcmp(s + n - 3, "/..") == 0)
+		return false;
+	for (; *s; s++)
+		if (!isgraph((unsigned char)*s))
+			return false;
+	return true;
+}
+
+int bb_parse_size(const char *s, uint64_t *out)
+{
+	uint64_t v = 0, mult = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	for (; isdigit((unsigned char)*p); p++) {
+		unsigned int d = (unsigned int)(*p - '0');
+
+		if (v > (UINT64_MAX - d) / 10)
+			return -ERANGE;
+		v = v * 10 + d;
+	}
+	switch (toupper((unsigned char)*p)) {
+	case '\0':
+		break;
+	case 'K':
+		mult = 1ULL << 10;
+		break;
+	case 'M':
+		mult = 1ULL << 20;
+		break;
+	case 'G':
+		mult = 1ULL << 30;
+		break;
+	case 'T':
+		mult = 1ULL << 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*p) {
+		p++;
+		if (strcmp(p, "iB") == 0 || strcmp(p, "B") == 0)
+			p += strlen(p);
+		if (*p)
+			return -EINVAL;
+	}
+	if (v == 0)
+		return -EINVAL;
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	*out = v * mult;
+	return 0;
+}
+
+static int bb_policy_parse_count(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		if (v > (UINT32_MAX - (unsigned int)(*p - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (unsigned int)(*p - '0');
+	}
+	if (v == 0)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static void bb_policy_free_entries(struct bb_heap_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(e[i].value);
+	free(e);
+}
+
+static void free_principals(struct bb_principal *pr, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(pr[i].name);
+	free(pr);
+}
+
+static void free_strv(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void bb_policy_free(struct bb_policy *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->n_roles; i++) {
+		struct bb_role *r = &p->roles[i];
+
+		free(r->name);
+		bb_policy_free_entries(r->entries, r->n_entries);
+		free_principals(r->users, r->n_users);
+		free_principals(r->groups, r->n_groups);
+		free_strv(r->units, r->n_units);
+		free_strv(r->share_with, r->n_share_with);
+	}
+	free(p->roles);
+	free_strv(p->files, p->n_files);
+	free(p->warnings);
+	memset(p, 0, sizeof(*p));
 }
 
 const struct bb_role *bb_policy_find_role(const struct bb_policy *p, const char *name)

@@ -5,9 +5,9 @@
 # failure and cmocka prints its summary.
 BB_DTEST_DIR := $(TOP)/tests/host
 BB_DTEST_OUT := $(BUILD)/tests/daemon
-BB_DTEST_CFLAGS := $(DAEMON_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -DBB_TOP='"$(TOP)"' \
+BB_DTEST_CFLAGS = $(DAEMON_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -DBB_TOP='"$(TOP)"' \
 	-DBB_BUILD='"$(BUILD)"'
-BB_DTEST_LDLIBS := $(shell $(PKG_CONFIG) --libs cmocka) $(DAEMON_LDLIBS)
+BB_DTEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka) $(DAEMON_LDLIBS)
 
 # test_policy: parser only; test_daemon_units: quota, buffer table, tokens, error map, DT lookup;
 # test_daemon_dbus: the real bufbrokerd on a private dbus-daemon (error paths, introspection,
@@ -26,6 +26,8 @@ ifeq ($(TARGET),host)
 check: $(OUT)/bufbrokerd $(BB_DTEST_BINS)
 	@set -e; for t in $(BB_DTEST_BINS); do echo "== $$t"; \
 		BUFBROKERD=$(OUT)/bufbrokerd $$t; done
+	@if command -v systemd-analyze >/dev/null; then echo "== systemd-analyze verify"; \
+		$(TOP)/daemon/systemd/verify-unit.sh $(OUT)/bufbrokerd; fi
 else
 check:
 	@echo "daemon host tests run with TARGET=host only"

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * pl_common.h - shared code of the camera pipeline (bb-camera, bb-video, bb-copy-pipeline,
+ * bb-region-check): the hand-off protocol, vivid discovery and set-up, test-pattern
+ * verification, PNG output, CPU accounting and the physical-range check.
+ * The protocol is documented in docs/pipeline.md.
+ */
+#ifndef PL_COMMON_H
+#define PL_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <bufbroker/bufbroker.h>
+
+#define PL_MAX_BUFFERS 8
+#define PL_DEFAULT_SOCKET "/run/bufbroker-pipeline/frames.sock"
+#define PL_DEFAULT_CHECK_SOCKET "@bufbroker-region-check"
+#define PL_MAGIC 0x42424650u /* "PFBB" */
+#define PL_VERSION 1
+
+/* ---- hand-off protocol (SOCK_SEQPACKET, one struct pl_msg per packet) ---- */
+
+enum pl_msg_type {
+	PL_HELLO = 1, /* camera -> video: stream description */
+	PL_TOKEN = 2, /* camera -> video: one buffer (broker token, or SCM_RIGHTS fd in direct mode) */
+	PL_FRAME = 3, /* camera -> video: buffer @index holds a new frame */
+	PL_DONE = 4,  /* video -> camera: buffer @index may be re-queued to the capture device */
+	PL_BYE = 5,   /* camera -> video: no more frames; camera's CPU time */
+};
+
+#define PL_HELLO_DIRECT_FDS 1u /* buffers come as SCM_RIGHTS fds, not broker tokens */
+
+struct pl_msg {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;
+	uint32_t index;
+	uint32_t pad;
+	union {
+		struct {
+			uint32_t n_buffers, width, height, fourcc, stride, sizeimage, flags, pad;
+			uint64_t buf_size;
+		} hello;
+		struct {
+			uint64_t size;
+			char token[BB_TOKEN_MAX];
+		} token;
+		struct {
+			uint32_t sequence, bytesused;
+			uint64_t timestamp_us;
+		} frame;
+		struct {
+			uint64_t cpu_us;      /* camera CPU time while streaming (user + system) */
+			uint32_t frames;      /* FRAME messages sent */
+			uint32_t seq_gaps;    /* frames vivid dropped because no buffer was free */
+			uint32_t cam_errors;  /* capture-side failures (ERROR flag, bad sequence...) */
+			uint32_t region_ok;   /* 1 checked inside the region, 0 failed, 2 not checked */
+		} bye;
+	} u;
+};
+
+int pl_send(int sock, struct pl_msg *m, int fd);
+/* Receive one message; *fd gets a passed fd or -1 (fd may be NULL: passed fds are closed).
+ * Returns 1, 0 on EOF, or -errno (-EPROTO for a malformed message). */
+int pl_recv(int sock, struct pl_msg *m, int *fd);
+void pl_msg_init(struct pl_msg *m, enum pl_msg_type type, uint32_t index);
+
+/* "@name" = abstract socket, else a path. listen: unlinks a stale path first. */
+int pl_listen(const char *name);
+int pl_connect(const char *name, int timeout_ms);
+
+/* ---- misc ---- */
+
+extern const char *pl_prog;
+void pl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int pl_xioctl(int fd, unsigned long req, void *arg);
+uint64_t pl_now_us(void);
+uint64_t pl_cpu_us(int who); /* RUSAGE_SELF / RUSAGE_THREAD, user + system */
+
+/* ---- V4L2 ---- */
+
+struct pl_fmt {
+	uint32_t width, height, stride, sizeimage;
+};
+
+/* First vivid node with the capability (V4L2_CAP_VIDEO_CAPTURE / _OUTPUT) and streaming. */
+int pl_find_vivid(uint32_t cap, char *path, size_t len);
+/* Open capture, input 0 (webcam), YUYV, try @fps. Returns fd (O_NONBLOCK) or -1. */
+int pl_capture_open(const char *path, uint32_t w, uint32_t h, unsigned int fps, struct pl_fmt *f,
+		    double *real_fps);
+/* Open vivid's output, prefer an HDMI (DV timings) output, YUYV at w x h if possible.
+ * Returns fd (O_NONBLOCK) or -1. */
+int pl_output_open(const char *path, uint32_t w, uint32_t h, struct pl_fmt *f);
+int pl_streamon(int fd, uint32_t type);
+void pl_streamoff_free(int fd, uint32_t type, uint32_t memory);
+
+/* ---- test pattern ---- */
+
+/* Rows that are checked (and poisoned before a buffer goes back to the device). */
+#define PL_CHECK_ROWS 3
+void pl_check_rows(const struct pl_fmt *f, unsigned int rows[PL_CHECK_ROWS]);
+/* vivid 75% colour bars on every checked row. 0 or -1 with a reason in msg. */
+int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_t msglen);
+/* Overwrite the checked rows with 0: a buffer the device does not fill again (stale) or only
+ * partly (torn) fails the next verification. */
+void pl_poison(uint8_t *img, const struct pl_fmt *f);
+
+/* ---- PNG ---- */
+
+/* YUYV (BT.601 limited range) -> RGB PNG, zlib level 1. Returns 0 or -1. */
+int pl_write_png(const char *path, const uint8_t *yuyv, const struct pl_fmt *f);
+/* Frame numbering for PNGs: frame 1, then every @every-th, at most @max. */
+bool pl_want_png(unsigned int frame_no, unsigned int every, unsigned int written,
+		 unsigned int max);
+
+/* ---- physical placement (root only: /proc/self/pagemap and the region's base) ---- */
+
+struct pl_region {
+	char name[96];
+	uint64_t base, size;
+};
+/* Region (sysfs /sys/kernel/bufbroker/regions/<r>) listing @heap in heaps or aliases.
+ * Needs root for "base". Returns 0 or -errno. */
+int pl_region_lookup(const char *heap, struct pl_region *r);
+/* Every page of the mapping [addr, addr+len) inside r and physically contiguous.
+ * 0 or -errno (-ERANGE outside, -EFAULT not contiguous, -EPERM no PFNs); msg: detail. */
+int pl_region_check_map(const void *addr, size_t len, const struct pl_region *r, uint64_t *phys0,
+			char *msg, size_t msglen);
+
+/* A dma-buf as the pipeline sees it: from the broker/library (bb set) or a raw fd. */
+struct pl_buf {
+	struct bb_buffer *bb;
+	int fd;
+	size_t size;
+	uint8_t *map;
+	bool writable;
+};
+int pl_buf_map(struct pl_buf *b);
+int pl_buf_sync(struct pl_buf *b, bool start, bool write);
+
+#endif
