@@ -13,6 +13,26 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cache=${BUFBROKER_CACHE:-/var/cache/bufbroker}
 mkdir -p "$out" "$cache/debs"
 
+# The Debian mirror the machine already uses, from one-line (sources.list) or deb822
+# (*.sources "URIs:") entries. Comments (e.g. a commented-out snapshot URL) and the security
+# archive are skipped; deb.debian.org is preferred when present. Prints nothing if none is found.
+system_mirror() {
+	local f uris=()
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		case $f in
+		*.sources) mapfile -t -O "${#uris[@]}" uris < <(sed -E 's/#.*//' "$f" |
+			sed -nE 's/^URIs:[[:space:]]*//Ip' | tr -s ' \t' '\n') ;;
+		*) mapfile -t -O "${#uris[@]}" uris < <(sed -E 's/#.*//' "$f" |
+			sed -nE 's/^[[:space:]]*deb[[:space:]]+(\[[^]]*\][[:space:]]+)?([^[:space:]]+).*/\2/p') ;;
+		esac
+	done
+	printf '%s\n' ${uris[@]+"${uris[@]}"} | grep -E '^https?://[^ ]+/debian/?$' |
+		grep -v -- '-security' | sed 's|/$||' |
+		awk '/deb\.debian\.org/ { print; found = 1; exit } !first { first = $0 }
+			END { if (!found && first) print first }'
+}
+
 apt_opts=()
 case "$suite" in
 bookworm) series='6\.1\.0-[0-9]+' ;;
@@ -20,8 +40,7 @@ trixie|sid)
 	# Private apt configuration: the system's sources stay untouched.
 	adir="$cache/apt-$suite"
 	mkdir -p "$adir/lists/partial" "$adir/archives/partial"
-	mirror=$(grep -rhoE 'https?://[^ ]+/debian/?' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null |
-		grep -v security | head -n1)
+	mirror=$(system_mirror)
 	mirror=${mirror:-http://deb.debian.org/debian}
 	echo "deb [arch=arm64,amd64] $mirror $suite main" >"$adir/sources.list"
 	apt_opts=(-o "Dir::Etc::SourceList=$adir/sources.list" -o "Dir::Etc::SourceParts=-"
