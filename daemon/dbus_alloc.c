@@ -126,11 +126,11 @@ int bb_dbus_authorize_role(struct bb_broker *b, const struct bb_client *c, const
 	r = bb_policy_find_role(&b->policy, role);
 	if (!r) {
 		allowed_roles(b, c, roles, sizeof(roles));
-		log_info("denied %s (uid %u): no role '%s'", c->bus_name, (unsigned int)c->uid, role);
+		bb_log_denied("denied %s (uid %u): no role '%s'", c->bus_name, (unsigned int)c->uid, role);
 		return bb_error_set(e, ENOENT, "the policy has no role '%s'; roles you may use: %s", role, roles);
 	}
 	if (!bb_role_allows(r, c->uid, c->gid, c->groups, c->n_groups, c->unit)) {
-		log_info("denied %s (uid %u, unit %s): role '%s' not granted", c->bus_name,
+		bb_log_denied("denied %s (uid %u, unit %s): role '%s' not granted", c->bus_name,
 			 (unsigned int)c->uid, c->unit ? c->unit : "-", role);
 		return bb_error_set(e, EACCES, "uid %u (unit %s) may not use role '%s'; add the user, a group or the unit to allow-users, allow-groups or allow-units of [role %s]",
 				    (unsigned int)c->uid, c->unit ? c->unit : "none", role, role);
@@ -209,7 +209,7 @@ static int do_allocate(struct bb_broker *b, struct bb_client *c, const char *rol
 	r = bb_quota_check(role->name, &role->limits, bb_buffers_usage(&b->buffers, NULL, role->name),
 			   &b->policy.client, bb_buffers_usage(&b->buffers, c, NULL), size, why, sizeof(why));
 	if (r < 0) {
-		log_info("denied %s (uid %u): %s", c->bus_name, (unsigned int)c->uid, why);
+		bb_log_denied("denied %s (uid %u): %s", c->bus_name, (unsigned int)c->uid, why);
 		return bb_error_set(e, EDQUOT, "%s", why);
 	}
 	fd = allocate_from_role(b, role, size, o->fd_flags, heap, sizeof(heap), e);

@@ -124,12 +124,12 @@ int bb_dbus_method_share(sd_bus_message *m, void *userdata, sd_bus_error *e)
 		if (!bb_policy_find_role(&b->policy, t.role))
 			return bb_error_set(e, ENOENT, "the policy has no role '%s' to share with", t.role);
 		if (!bb_role_may_share_with(role, t.role)) {
-			log_info("denied %s: role %s may not share with %s", c->bus_name, role->name, t.role);
+			bb_log_denied("denied %s: role %s may not share with %s", c->bus_name, role->name, t.role);
 			return bb_error_set(e, EACCES, "role '%s' may not share with role '%s'; add it to share-with of [role %s]",
 					    role->name, t.role, role->name);
 		}
 	} else if (role->n_share_with == 0) {
-		log_info("denied %s: role %s shares with no role", c->bus_name, role->name);
+		bb_log_denied("denied %s: role %s shares with no role", c->bus_name, role->name);
 		return bb_error_set(e, EACCES, "role '%s' may not share buffers; list the roles of importers in share-with of [role %s]",
 				    role->name, role->name);
 	}
@@ -168,7 +168,7 @@ static const struct bb_role *import_role(struct bb_broker *b, const struct bb_cl
 		if (r && bb_role_allows(r, c->uid, c->gid, c->groups, c->n_groups, c->unit))
 			return r;
 	}
-	log_info("denied import by %s (uid %u): no role of share-with of %s granted", c->bus_name,
+	bb_log_denied("denied import by %s (uid %u): no role of share-with of %s granted", c->bus_name,
 		 (unsigned int)c->uid, owner_role->name);
 	bb_error_set(e, EACCES, "uid %u may not use %s%s, which role '%s' shares with; ask for the role to be granted",
 		     (unsigned int)c->uid, t->scope == BB_SCOPE_ROLE ? "role " : "any role",
@@ -198,7 +198,7 @@ int bb_dbus_method_import(sd_bus_message *m, void *userdata, sd_bus_error *e)
 				    BB_TOKEN_HEX);
 	tok = bb_tokens_find(&b->tokens, token, now_usec());
 	if (!tok) {
-		log_info("denied import by %s (uid %u): unknown token", c->bus_name, (unsigned int)c->uid);
+		bb_log_denied("denied import by %s (uid %u): unknown token", c->bus_name, (unsigned int)c->uid);
 		return bb_error_set(e, EBADMSG, "unknown, used or expired token; tokens are single use and expire after 60 s, ask the owner to Share again");
 	}
 	src = bb_buffers_find(&b->buffers, tok->buffer_id);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 int bb_log_max_level = LOG_INFO;
 
@@ -63,5 +64,35 @@ void bb_log_lines(int level, const char *text)
 		if (len > 0)
 			bb_log(level, "%.*s", len, text);
 		text += len + (nl ? 1 : 0);
+	}
+}
+
+void bb_log_denied(const char *fmt, ...)
+{
+	static time_t window;
+	static unsigned int in_window, suppressed;
+	struct timespec ts;
+	char line[900];
+	va_list ap;
+
+	if (LOG_INFO > bb_log_max_level)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (ts.tv_sec - window >= 5) {
+		window = ts.tv_sec;
+		in_window = 0;
+	}
+	if (++in_window > 20) {
+		suppressed++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (suppressed) {
+		bb_log(LOG_INFO, "%s (and %u more denials not logged)", line, suppressed);
+		suppressed = 0;
+	} else {
+		bb_log(LOG_INFO, "%s", line);
 	}
 }

@@ -17,6 +17,10 @@ void bb_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* Log each line of a multi-line @text (e.g. policy errors) as its own record. */
 void bb_log_lines(int level, const char *text);
 
+/* Like bb_log(LOG_INFO, ...) for denials, but at most 20 lines per 5 s; the rest are counted and
+ * reported with the next line that gets through. Clients trigger these, so they are rate-limited. */
+void bb_log_denied(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #define log_err(...) bb_log(LOG_ERR, __VA_ARGS__)
 #define log_warn(...) bb_log(LOG_WARNING, __VA_ARGS__)
 #define log_notice(...) bb_log(LOG_NOTICE, __VA_ARGS__)

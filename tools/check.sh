@@ -42,21 +42,16 @@ step build-host make -s host
 step build-arm64 make -s arm64
 step dtb tools/mk-dtb.sh build/board.dtb
 
-# Host unit tests: each binary prints cmocka or ok/not ok lines.
-if [ -d build/host/tests ]; then
-	for t in build/host/tests/*; do
-		[ -x "$t" ] && [ -f "$t" ] || continue
-		n=$(basename "$t")
-		step "host-$n" "$t"
-		cp "$logs/host-$n.log" "$logs/result-host-$n.log"
-	done
-fi
-for t in tests/host/*.sh; do
-	[ -x "$t" ] || continue
-	n=$(basename "$t" .sh)
-	step "host-$n" "$t"
-	cp "$logs/host-$n.log" "$logs/result-host-$n.log"
-done
+# Host unit tests (cmocka under ASan/UBSan, and shell checks); each prints per-case lines.
+host_suite() {
+	local name=$1
+	shift
+	step "host-$name" "$@"
+	cp "$logs/host-$name.log" "$logs/result-host-$name.log"
+}
+host_suite daemon make -s -C daemon check
+host_suite libclient make -s -C libclient check
+host_suite dts tests/host/dts-check.sh
 
 # Guest suite on the board.
 if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then

@@ -40,7 +40,7 @@ trixie|sid)
 	# Private apt configuration: the system's sources stay untouched.
 	adir="$cache/apt-$suite"
 	mkdir -p "$adir/lists/partial" "$adir/archives/partial"
-	mirror=$(system_mirror)
+	mirror=$(system_mirror || true)
 	mirror=${mirror:-http://deb.debian.org/debian}
 	echo "deb [arch=arm64,amd64] $mirror $suite main" >"$adir/sources.list"
 	apt_opts=(-o "Dir::Etc::SourceList=$adir/sources.list" -o "Dir::Etc::SourceParts=-"

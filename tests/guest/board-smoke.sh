@@ -1,0 +1,80 @@
+#!/bin/sh
+# Board scenario "smoke" (tools/mk-board-image.sh SUITE smoke ...): the systemd board came up the
+# way the product needs it. One "ok - board: NAME" / "not ok - board: NAME: reason" line per check.
+failed=0
+ok() { echo "ok - board: $1"; }
+nok() { echo "not ok - board: $1: $2"; failed=1; }
+# check NAME CMD...: ok if CMD succeeds, else not ok with CMD's last output lines.
+check() {
+	name=$1
+	shift
+	if "$@" >/tmp/check.out 2>&1; then ok "$name"; else nok "$name" "$(tail -n 3 /tmp/check.out | tr '\n' ' ')"; fi
+}
+
+# systemd is PID 1
+comm=$(cat /proc/1/comm)
+[ "$comm" = systemd ] && ok "systemd is PID 1" || nok "systemd is PID 1" "PID 1 is '$comm'"
+
+# boot finished; "degraded" passes but lists the failed units
+state=$(systemctl is-system-running)
+failed_units=$(systemctl list-units --failed --plain --no-legend --no-pager | awk '{print $1}' | tr '\n' ' ')
+case $state in
+running) ok "system state running" ;;
+degraded) ok "system state degraded (failed units: $failed_units)" ;;
+*) nok "system state" "'$state' (failed units: $failed_units)" ;;
+esac
+
+check "bufbroker_heap is loaded" grep -q '^bufbroker_heap ' /proc/modules
+check "vivid is loaded with allocators=1" sh -c 'grep -q "^vivid " /proc/modules && [ -c /dev/video0 ] &&
+	cut -d, -f1 /sys/module/vivid/parameters/allocators | grep -qx 1'
+
+# the udev rule: /dev/dma_heap/* root:bufbroker 0660
+udevadm settle -t 10 2>/dev/null
+heaps=$(ls /dev/dma_heap 2>/dev/null)
+if [ -z "$heaps" ]; then
+	nok "/dev/dma_heap/* is root:bufbroker 0660" "no /dev/dma_heap nodes"
+else
+	bad=
+	for h in $heaps; do
+		m=$(stat -c '%U:%G %a' "/dev/dma_heap/$h")
+		[ "$m" = "root:bufbroker 660" ] || bad="$bad $h=$m"
+	done
+	[ -z "$bad" ] && ok "/dev/dma_heap/* is root:bufbroker 0660 ($(echo $heaps))" ||
+		nok "/dev/dma_heap/* is root:bufbroker 0660" "$bad"
+fi
+
+# bufbrokerd runs from its unit, as bufbroker, and owns its bus name
+st=$(systemctl is-active bufbrokerd.service)
+[ "$st" = active ] && ok "bufbrokerd.service is active" ||
+	nok "bufbrokerd.service is active" "$st; $(systemctl status --no-pager -n 5 bufbrokerd.service 2>&1 | tail -n 5 | tr '\n' ' ')"
+pid=$(systemctl show -P MainPID bufbrokerd.service)
+uid=$(awk '/^Uid:/{print $2}' /proc/"$pid"/status 2>/dev/null)
+[ "$uid" = "$(id -u bufbroker)" ] && ok "bufbrokerd runs as user bufbroker (uid $uid)" ||
+	nok "bufbrokerd runs as user bufbroker" "main pid '$pid' uid '$uid'"
+busctl --system status org.bufbroker.Broker1 >/tmp/owner.txt 2>&1
+if grep -qx 'Unit=bufbrokerd.service' /tmp/owner.txt; then
+	ok "org.bufbroker.Broker1 is owned by bufbrokerd.service ($(grep -m1 '^PID=' /tmp/owner.txt))"
+else
+	nok "org.bufbroker.Broker1 is owned by bufbrokerd.service" "$(head -n 3 /tmp/owner.txt | tr '\n' ' ')"
+fi
+check "Version property over the system bus" sh -c \
+	'busctl --system get-property org.bufbroker.Broker1 /org/bufbroker/Broker1 org.bufbroker.Broker1 Version | grep -qx "u 1"'
+
+# an unprivileged client cannot reach the heaps directly; the broker's user can
+camera=/dev/dma_heap/camera
+if [ -e $camera ]; then
+	if setpriv --reuid=1001 --regid=1001 --init-groups sh -c "exec 3<>$camera" >/tmp/open.out 2>&1; then
+		nok "camera-client cannot open $camera" "the open succeeded"
+	elif grep -qi 'permission denied' /tmp/open.out; then
+		ok "camera-client cannot open $camera (permission denied)"
+	else
+		nok "camera-client cannot open $camera" "failed, but not with EACCES: $(cat /tmp/open.out)"
+	fi
+	check "bufbroker can open $camera" setpriv --reuid=bufbroker --regid=bufbroker --init-groups \
+		sh -c "exec 3<>$camera"
+else
+	nok "camera-client cannot open $camera" "no $camera"
+fi
+
+check "kernel log has no WARNING/BUG/Oops" sh -c '! dmesg | grep -E "WARNING:|BUG:|Oops|Call trace:"'
+exit $failed
