@@ -18,6 +18,7 @@
 #define BB_ALIAS_PROP		"bufbroker,heap-aliases"
 #define BB_MAX_HEAPS		64
 
+struct bb_contig;
 struct cma;
 struct reserved_mem;
 struct bb_heap;
@@ -37,6 +38,7 @@ struct bb_heap;
  * @dev:	private device used as the allocation context
  * @rmem:	the reserved-memory entry, NULL for a default area not from DT
  * @cma:	the CMA area when the kernel exports cma_alloc
+ * @contig:	own page bookkeeping when allocating with alloc_contig_range()
  * @stat_lock:	protects the counters below
  * @bytes:	bytes in live buffers
  * @buffers:	live buffers
@@ -57,6 +59,7 @@ struct bb_region {
 	struct device *dev;
 	struct reserved_mem *rmem;
 	struct cma *cma;
+	struct bb_contig *contig;
 	spinlock_t stat_lock;	/* protects bytes, buffers, peak, failures */
 	u64 bytes;
 	u64 buffers;
@@ -114,6 +117,12 @@ int bb_chardev_init(void);
 void bb_chardev_exit(void);
 int bb_heap_add(struct bb_region *r, const char *name);
 void bb_heaps_remove(struct bb_region *r);
+
+/* bufbroker_contig.c (kernels without an exported cma_alloc) */
+int bb_contig_init(struct bb_region *r);
+void bb_contig_fini(struct bb_region *r);
+int bb_contig_alloc(struct bb_region *r, size_t len, struct bb_chunk *c);
+void bb_contig_free(struct bb_region *r, struct bb_chunk *c);
 
 /* bufbroker_sysfs.c */
 int bb_sysfs_init(void);

@@ -200,6 +200,10 @@ int bb_mem_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 	struct page *page;
 	dma_addr_t dma;
 
+	/* Regions we manage ourselves: zeroed once (bufbroker_contig.c). */
+	if (r->contig)
+		return bb_contig_alloc(r, len, c);
+
 	/* dma_alloc_pages() returns memory it already cleared. */
 	page = dma_alloc_pages(r->dev, size, &dma, DMA_BIDIRECTIONAL,
 			       GFP_KERNEL | __GFP_NOWARN);
@@ -222,7 +226,10 @@ int bb_mem_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
  */
 void bb_mem_free(struct bb_region *r, struct bb_chunk *c)
 {
-	dma_free_pages(r->dev, c->size, c->page, c->dma, DMA_BIDIRECTIONAL);
+	if (r->contig)
+		bb_contig_free(r, c);
+	else
+		dma_free_pages(r->dev, c->size, c->page, c->dma, DMA_BIDIRECTIONAL);
 }
 
 /**
@@ -240,12 +247,18 @@ void bb_mem_free(struct bb_region *r, struct bb_chunk *c)
 int bb_mem_init(struct bb_region *r)
 {
 	struct bb_chunk probe;
+	int ret;
 
 	if (r->rmem) {
 		/* ops is NULL when the node was bypassed (cma= given) */
 		if (!r->rmem->ops || !r->rmem->ops->device_init)
 			return -ENODEV;
-		return r->rmem->ops->device_init(r->rmem, r->dev);
+		ret = r->rmem->ops->device_init(r->rmem, r->dev);
+		if (ret)
+			return ret;
+		/* Per-device regions: alloc_contig_range() instead, if it fits. */
+		ret = bb_contig_init(r);
+		return ret == -EOPNOTSUPP ? 0 : ret;
 	}
 	if (!bb_mem_alloc(r, PAGE_SIZE, &probe)) {
 		bb_mem_free(r, &probe);
@@ -263,6 +276,7 @@ int bb_mem_init(struct bb_region *r)
  */
 void bb_mem_fini(struct bb_region *r)
 {
+	bb_contig_fini(r);
 	if (r->rmem && r->rmem->ops && r->rmem->ops->device_release)
 		r->rmem->ops->device_release(r->rmem, r->dev);
 }

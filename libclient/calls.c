@@ -423,6 +423,11 @@ int bb_client_list_heaps(struct bb_client *c, struct bb_heap_info **out, size_t 
 			break;
 		}
 		r = sd_bus_message_read_strv(reply, &list[n].aliases);
+		if (r >= 0 && !list[n].aliases) { /* sd-bus gives NULL for an empty array */
+			list[n].aliases = calloc(1, sizeof(char *));
+			if (!list[n].aliases)
+				r = -ENOMEM;
+		}
 		if (r >= 0)
 			r = sd_bus_message_read(reply, "ttttt", &list[n].size, &list[n].bytes_used,
 						&list[n].peak, &list[n].failures, &list[n].buffers);

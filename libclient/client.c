@@ -78,7 +78,10 @@ int bb_client_connect(struct bb_client **out, unsigned int flags)
 	struct bb_client *c;
 	int r;
 
-	if (!out || (flags & ~(unsigned int)BB_CONNECT_USER_BUS))
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (flags & ~(unsigned int)BB_CONNECT_USER_BUS)
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -185,7 +188,7 @@ const char *bb_strerror(int err)
 	case 0: return "success";
 	case EACCES: return "access denied (AccessDenied)";
 	case EDQUOT: return "quota exceeded (QuotaExceeded)";
-	case ENOENT: return "no such role or heap (NoSuchRole)";
+	case ENOENT: return "no such role (NoSuchRole), or no such heap in direct mode";
 	case ENODEV: return "no such heap (NoSuchHeap)";
 	case ENOMEM: return "region full or out of memory (RegionFull)";
 	case EINVAL: return "invalid argument (InvalidArgument)";

@@ -90,14 +90,16 @@ static void parse(int argc, char **argv)
 		usage();
 }
 
-/* Ask a root bb-region-check to check each buffer; returns 1 all inside, 0 a failure. */
+/* Ask a root bb-region-check to check each buffer; returns 1 all inside, 0 a failure,
+ * 2 nobody listening (not checked). */
 static int remote_region_check(struct pl_buf *bufs, unsigned int n)
 {
-	int s = pl_connect(o_check, 5000), ok = 1;
+	int s = pl_connect(o_check, 2000), ok = 1;
 
 	if (s < 0) {
-		pl_log("region check: connect %s: %s", o_check, strerror(-s));
-		return 0;
+		pl_log("region check: no bb-region-check on %s (%s): placement NOT checked", o_check,
+		       strerror(-s));
+		return 2;
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		struct pl_msg m;
@@ -358,6 +360,7 @@ int main(int argc, char **argv)
 				pl_msg_init(&m, PL_FRAME, b.index);
 				m.u.frame.sequence = b.sequence;
 				m.u.frame.bytesused = b.bytesused;
+				m.u.frame.flags = sent + 1 == o_frames ? PL_FRAME_LAST : 0;
 				m.u.frame.timestamp_us = (uint64_t)b.timestamp.tv_sec * 1000000u +
 							 (uint64_t)b.timestamp.tv_usec;
 				in_flight[b.index] = true;

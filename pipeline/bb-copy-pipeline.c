@@ -217,15 +217,19 @@ int main(int argc, char **argv)
 	int rc = 1, r;
 	pthread_t cam;
 	bool cam_started = false;
-	unsigned int frames = 0, verified = 0, failed = 0, pngs = 0, out_frames = 0, stale = 0;
+	unsigned int frames = 0, verified = 0, failed = 0, out_frames = 0, stale = 0;
+	struct pl_png_keeper png = { 0 };
 	unsigned int out_next = 0;
 	long last_seq = -1;
-	uint64_t png_cpu = 0, t_first = 0, t_last = 0, cpu0 = 0;
+	uint64_t t_first = 0, t_last = 0, cpu0 = 0, osd_last = 0;
+	unsigned int osd_checked = 0;
 
 	pl_prog = "bb-copy-pipeline";
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	parse(argc, argv);
 	nbuf = o_buffers;
+	png.every = o_png_every;
+	png.max = o_png_max;
 	if (o_out && mkdir(o_out, 0755) < 0 && errno != EEXIST)
 		pl_log("mkdir %s: %s", o_out, strerror(errno));
 	if (pl_find_vivid(V4L2_CAP_VIDEO_CAPTURE, path, sizeof(path)) < 0) {
@@ -289,23 +293,24 @@ int main(int argc, char **argv)
 		last_seq = slots[s].sequence;
 		if (ok && pl_verify_frame(slots[s].mem, &f, msg, sizeof(msg)) < 0)
 			ok = false;
+		uint64_t sig;
+		if (ok && pl_osd_signature(slots[s].mem, &f, &sig) == 0) {
+			if (osd_checked && sig == osd_last) {
+				snprintf(msg, sizeof(msg), "OSD counter line unchanged (stale frame)");
+				stale++;
+				ok = false;
+			}
+			osd_last = sig;
+			osd_checked++;
+		}
 		if (ok) {
 			verified++;
 		} else {
 			failed++;
 			pl_log("frame %u (seq %u) FAILED: %s", frames, slots[s].sequence, msg);
 		}
-		if (o_out && pl_want_png(frames, o_png_every, pngs, o_png_max)) {
-			char p[512];
-			uint64_t c0 = pl_cpu_us(RUSAGE_THREAD);
-			snprintf(p, sizeof(p), "%s/copy-frame-%04u-seq%u.png", o_out, frames,
-				 slots[s].sequence);
-			if (pl_write_png(p, slots[s].mem, &f) == 0) {
-				pngs++;
-				printf("PNG %s\n", p);
-			}
-			png_cpu += pl_cpu_us(RUSAGE_THREAD) - c0;
-		}
+		if (o_out)
+			pl_png_keep(&png, frames, slots[s].sequence, slots[s].mem, &f);
 		if (out >= 0) {
 			struct v4l2_buffer b;
 			memset(&b, 0, sizeof(b));
@@ -338,8 +343,9 @@ int main(int argc, char **argv)
 		pthread_cond_broadcast(&sh.cond);
 		pthread_mutex_unlock(&sh.lock);
 	}
-	/* Drain the output queue so every frame was "displayed". */
-	while (out >= 0 && out_frames < frames) {
+	/* Drain the output queue so every frame was "displayed". vivid's output, like a display,
+	 * keeps the last buffer until the next arrives: STREAMOFF returns that one. */
+	while (out >= 0 && out_frames + 1 < frames) {
 		struct v4l2_buffer b;
 		struct pollfd p = { .fd = out, .events = POLLOUT };
 		memset(&b, 0, sizeof(b));
@@ -350,18 +356,24 @@ int main(int argc, char **argv)
 		else if (errno != EAGAIN || poll(&p, 1, 10000) <= 0)
 			break;
 	}
+	if (out >= 0 && out_frames + 1 == frames) {
+		int t = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+		if (pl_xioctl(out, VIDIOC_STREAMOFF, &t) == 0)
+			out_frames++;
+	}
 	pthread_join(cam, NULL);
 	cam_started = false;
-	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0 - png_cpu;
+	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0;
+	unsigned int pngs = pl_png_flush(&png, o_out, "copy", &f);
 	double secs = (t_last - t_first) / 1e6;
 	double fps = frames > 1 && secs > 0 ? (frames - 1) / secs : 0;
 	printf("PIPELINE mode=copy frames=%u verified=%u failed=%u expected=%u output=%u "
-	       "seq_gaps=%u stale=%u fps=%.2f cpu_ms_per_frame=%.3f cpu_ms=%.1f png_cpu_ms=%.1f "
+	       "seq_gaps=%u stale=%u osd_checked=%u fps=%.2f cpu_ms_per_frame=%.3f cpu_ms=%.1f "
 	       "pngs=%u copies_per_frame=%d\n",
-	       frames, verified, failed, o_frames, out_frames, sh.gaps, stale, fps,
-	       frames ? cpu / 1000.0 / frames : 0.0, cpu / 1000.0, png_cpu / 1000.0, pngs,
+	       frames, verified, failed, o_frames, out_frames, sh.gaps, stale, osd_checked, fps,
+	       frames ? cpu / 1000.0 / frames : 0.0, cpu / 1000.0, pngs,
 	       out >= 0 ? 2 : 1);
-	rc = failed || frames != o_frames || sh.cam_errors || verified != frames ? 1 : 0;
+	rc = failed || frames != o_frames || (out >= 0 && out_frames != frames) || sh.cam_errors || verified != frames ? 1 : 0;
 	goto out;
 abort:
 	pthread_mutex_lock(&sh.lock);

@@ -66,21 +66,18 @@ struct state {
 	struct pl_fmt f, of;
 	struct pl_buf bufs[PL_MAX_BUFFERS];
 	bool at_output[PL_MAX_BUFFERS];
-	unsigned int frames, verified, failed, out_frames, pngs, stale;
+	unsigned int frames, verified, failed, out_frames, stale, osd_checked;
 	long last_seq;
-	uint64_t png_cpu, t_first, t_last;
+	uint64_t osd_last;
+	uint64_t t_first, t_last;
+	struct pl_png_keeper png;
 };
 
-/* Frame consumed by the "display": poison the checked rows, then hand it back. */
+/* Frame consumed by the "display": hand it back to the camera. */
 static int give_back(struct state *s, unsigned int idx)
 {
-	struct pl_buf *b = &s->bufs[idx];
 	struct pl_msg m;
 
-	if (b->writable && pl_buf_sync(b, true, true) == 0) {
-		pl_poison(b->map, &s->f);
-		pl_buf_sync(b, false, true);
-	}
 	pl_msg_init(&m, PL_DONE, idx);
 	return pl_send(s->sock, &m, -1);
 }
@@ -127,25 +124,32 @@ static int on_frame(struct state *s, const struct pl_msg *m)
 			 s->f.sizeimage);
 		ok = false;
 	}
-	int r = pl_buf_sync(b, true, false);
+	/* One CPU-access bracket per frame: read (verify, keep for PNG), then blank the checked
+	 * rows so a buffer the camera does not fill again (stale) or only partly (torn) fails
+	 * next time. The display stand-in thus shows the frame with rows 0, 2h/3, h-1 black. */
+	unsigned int acc = b->writable ? BB_ACCESS_READ_WRITE : BB_ACCESS_READ;
+	int r = pl_buf_sync(b, true, acc);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "DMA_BUF_IOCTL_SYNC start: %s", strerror(-r));
 		ok = false;
 	} else {
 		if (ok && pl_verify_frame(b->map, &s->f, msg, sizeof(msg)) < 0)
 			ok = false;
-		if (o_out && pl_want_png(s->frames, o_png_every, s->pngs, o_png_max)) {
-			char path[512];
-			uint64_t c0 = pl_cpu_us(RUSAGE_SELF);
-			snprintf(path, sizeof(path), "%s/zero-copy-frame-%04u-seq%u.png", o_out,
-				 s->frames, m->u.frame.sequence);
-			if (pl_write_png(path, b->map, &s->f) == 0) {
-				s->pngs++;
-				printf("PNG %s\n", path);
+		uint64_t sig;
+		if (ok && pl_osd_signature(b->map, &s->f, &sig) == 0) {
+			if (s->osd_checked && sig == s->osd_last) {
+				snprintf(msg, sizeof(msg), "OSD counter line unchanged (stale frame)");
+				s->stale++;
+				ok = false;
 			}
-			s->png_cpu += pl_cpu_us(RUSAGE_SELF) - c0;
+			s->osd_last = sig;
+			s->osd_checked++;
 		}
-		pl_buf_sync(b, false, false);
+		if (o_out)
+			pl_png_keep(&s->png, s->frames, m->u.frame.sequence, b->map, &s->f);
+		if (b->writable)
+			pl_poison(b->map, &s->f);
+		pl_buf_sync(b, false, acc);
 	}
 	if (ok) {
 		s->verified++;
@@ -191,6 +195,8 @@ int main(int argc, char **argv)
 	memset(&bye, 0, sizeof(bye));
 	s.out = -1;
 	s.last_seq = -1;
+	s.png.every = o_png_every;
+	s.png.max = o_png_max;
 	for (unsigned int i = 0; i < PL_MAX_BUFFERS; i++)
 		s.bufs[i].fd = -1;
 	if (o_out && mkdir(o_out, 0755) < 0 && errno != EEXIST)
@@ -275,12 +281,32 @@ int main(int argc, char **argv)
 	}
 
 	uint64_t cpu0 = pl_cpu_us(RUSAGE_SELF);
+	bool flushing = false;
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s.sock, .events = POLLIN },
 				       { .fd = s.out, .events = POLLOUT } };
-		bool outstanding = false;
+		unsigned int n_out = 0;
 		for (unsigned int i = 0; i < s.nbuf; i++)
-			outstanding |= s.at_output[i];
+			n_out += s.at_output[i];
+		/*
+		 * vivid's output, like a display, keeps the last queued buffer until the next one
+		 * arrives. After the last frame, once only that one is left, STREAMOFF returns it.
+		 */
+		if (flushing && n_out <= 1 && s.out >= 0) {
+			int t = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+			pl_xioctl(s.out, VIDIOC_STREAMOFF, &t);
+			for (unsigned int i = 0; i < s.nbuf; i++) {
+				if (!s.at_output[i])
+					continue;
+				s.at_output[i] = false;
+				s.out_frames++;
+				if ((r = give_back(&s, i)) < 0)
+					goto out;
+			}
+			flushing = false;
+			n_out = 0;
+		}
+		bool outstanding = n_out > 0;
 		if (got_bye && !outstanding)
 			break;
 		r = poll(p, s.out >= 0 && outstanding ? 2 : 1, 10000);
@@ -311,23 +337,26 @@ int main(int argc, char **argv)
 			} else if (m.type == PL_FRAME && m.index < s.nbuf && !s.at_output[m.index]) {
 				if ((r = on_frame(&s, &m)) < 0)
 					goto out;
+				if (m.u.frame.flags & PL_FRAME_LAST)
+					flushing = true;
 			} else {
 				pl_log("unexpected message %u index %u", m.type, m.index);
 				goto out;
 			}
 		}
 	}
-	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0 - s.png_cpu;
+	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0;
+	unsigned int pngs = pl_png_flush(&s.png, o_out, "zero-copy", &s.f);
 	double secs = (s.t_last - s.t_first) / 1e6;
 	double fps = s.frames > 1 && secs > 0 ? (s.frames - 1) / secs : 0;
 	uint64_t total = cpu + bye.u.bye.cpu_us;
 	printf("PIPELINE mode=zero-copy frames=%u verified=%u failed=%u expected=%u output=%u "
-	       "seq_gaps=%u stale=%u fps=%.2f cpu_ms_per_frame=%.3f camera_cpu_ms=%.1f "
-	       "video_cpu_ms=%.1f png_cpu_ms=%.1f pngs=%u copies_per_frame=0\n",
+	       "seq_gaps=%u stale=%u osd_checked=%u fps=%.2f cpu_ms_per_frame=%.3f camera_cpu_ms=%.1f "
+	       "video_cpu_ms=%.1f pngs=%u copies_per_frame=0\n",
 	       s.frames, s.verified, s.failed, bye.u.bye.frames, s.out_frames, bye.u.bye.seq_gaps,
-	       s.stale, fps, s.frames ? total / 1000.0 / s.frames : 0.0,
-	       bye.u.bye.cpu_us / 1000.0, cpu / 1000.0, s.png_cpu / 1000.0, s.pngs);
-	rc = s.failed || !s.frames || s.frames != bye.u.bye.frames || s.verified != s.frames ||
+	       s.stale, s.osd_checked, fps, s.frames ? total / 1000.0 / s.frames : 0.0,
+	       bye.u.bye.cpu_us / 1000.0, cpu / 1000.0, pngs);
+	rc = s.failed || !s.frames || (s.out >= 0 && s.out_frames != s.frames) || s.frames != bye.u.bye.frames || s.verified != s.frames ||
 	     bye.u.bye.cam_errors || bye.u.bye.region_ok == 0;
 out:
 	if (s.out >= 0) {

@@ -460,6 +460,28 @@ int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_
 	return 0;
 }
 
+int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig)
+{
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	unsigned int x1 = 16 + 8 * 24, ymin = 255, ymax = 0;
+
+	if (f->height < 32 || f->width < x1)
+		return -1;
+	for (unsigned int y = 16; y < 32; y++) {
+		const uint8_t *row = img + (size_t)y * f->stride;
+		for (unsigned int x = 16; x < x1; x++) {
+			uint8_t v = row[x * 2];
+			ymin = v < ymin ? v : ymin;
+			ymax = v > ymax ? v : ymax;
+			h = (h ^ v) * 1099511628211ull;
+		}
+	}
+	if (ymin > 40 || ymax < 200)
+		return -1;
+	*sig = h;
+	return 0;
+}
+
 void pl_poison(uint8_t *img, const struct pl_fmt *f)
 {
 	unsigned int rows[PL_CHECK_ROWS];
@@ -532,6 +554,43 @@ bool pl_want_png(unsigned int frame_no, unsigned int every, unsigned int written
 	if (written >= max)
 		return false;
 	return frame_no == 1 || (every && frame_no % every == 0);
+}
+
+void pl_png_keep(struct pl_png_keeper *k, unsigned int frame_no, unsigned int seq,
+		 const uint8_t *img, const struct pl_fmt *f)
+{
+	unsigned int max = k->max < PL_PNG_MAX ? k->max : PL_PNG_MAX;
+	size_t len = (size_t)f->stride * f->height;
+
+	if (!pl_want_png(frame_no, k->every, k->n, max))
+		return;
+	k->img[k->n] = malloc(len);
+	if (!k->img[k->n])
+		return;
+	memcpy(k->img[k->n], img, len);
+	k->frame_no[k->n] = frame_no;
+	k->seq[k->n] = seq;
+	k->n++;
+}
+
+unsigned int pl_png_flush(struct pl_png_keeper *k, const char *dir, const char *prefix,
+			  const struct pl_fmt *f)
+{
+	unsigned int written = 0;
+
+	for (unsigned int i = 0; i < k->n; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), "%s/%s-frame-%04u-seq%u.png", dir, prefix,
+			 k->frame_no[i], k->seq[i]);
+		if (dir && pl_write_png(path, k->img[i], f) == 0) {
+			printf("PNG %s\n", path);
+			written++;
+		}
+		free(k->img[i]);
+		k->img[i] = NULL;
+	}
+	k->n = 0;
+	return written;
 }
 
 /* ---------------- physical placement ---------------- */
@@ -691,15 +750,16 @@ int pl_buf_map(struct pl_buf *b)
 	return 0;
 }
 
-int pl_buf_sync(struct pl_buf *b, bool start, bool write)
+int pl_buf_sync(struct pl_buf *b, bool start, unsigned int access)
 {
-	if (b->bb) {
-		unsigned int fl = write ? BB_ACCESS_WRITE : BB_ACCESS_READ;
-		return start ? bb_buffer_begin_cpu_access(b->bb, fl)
-			     : bb_buffer_end_cpu_access(b->bb, fl);
-	}
-	struct dma_buf_sync s = { .flags = (start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END) |
-					   (write ? DMA_BUF_SYNC_WRITE : DMA_BUF_SYNC_READ) };
+	if (b->bb)
+		return start ? bb_buffer_begin_cpu_access(b->bb, access)
+			     : bb_buffer_end_cpu_access(b->bb, access);
+	struct dma_buf_sync s = { .flags = start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END };
+	if (access & BB_ACCESS_READ)
+		s.flags |= DMA_BUF_SYNC_READ;
+	if (access & BB_ACCESS_WRITE)
+		s.flags |= DMA_BUF_SYNC_WRITE;
 	while (ioctl(b->fd, DMA_BUF_IOCTL_SYNC, &s) < 0)
 		if (errno != EINTR && errno != EAGAIN)
 			return -errno;

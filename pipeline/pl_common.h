@@ -32,6 +32,7 @@ enum pl_msg_type {
 };
 
 #define PL_HELLO_DIRECT_FDS 1u /* buffers come as SCM_RIGHTS fds, not broker tokens */
+#define PL_FRAME_LAST 1u       /* the last FRAME: the consumer flushes its sink, then DONEs all */
 
 struct pl_msg {
 	uint32_t magic;
@@ -50,6 +51,7 @@ struct pl_msg {
 		} token;
 		struct {
 			uint32_t sequence, bytesused;
+			uint32_t flags, pad; /* PL_FRAME_LAST: no FRAME follows */
 			uint64_t timestamp_us;
 		} frame;
 		struct {
@@ -104,6 +106,10 @@ void pl_streamoff_free(int fd, uint32_t type, uint32_t memory);
 void pl_check_rows(const struct pl_fmt *f, unsigned int rows[PL_CHECK_ROWS]);
 /* vivid 75% colour bars on every checked row. 0 or -1 with a reason in msg. */
 int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_t msglen);
+/* vivid's OSD counter line (row 16..31, from x=16: " hh:mm:ss:mmm <sequence>", white on black).
+ * Returns 0 and a hash of that band when text is there, -1 if there is no OSD text. A frame
+ * whose counter band equals the previous frame's is stale. */
+int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig);
 /* Overwrite the checked rows with 0: a buffer the device does not fill again (stale) or only
  * partly (torn) fails the next verification. */
 void pl_poison(uint8_t *img, const struct pl_fmt *f);
@@ -115,6 +121,21 @@ int pl_write_png(const char *path, const uint8_t *yuyv, const struct pl_fmt *f);
 /* Frame numbering for PNGs: frame 1, then every @every-th, at most @max. */
 bool pl_want_png(unsigned int frame_no, unsigned int every, unsigned int written,
 		 unsigned int max);
+
+/* PNGs are written after the stream, so zlib never sits in the timed per-frame path: during the
+ * stream a wanted frame is only copied (memcpy, counted in the CPU figures) into a keeper. */
+#define PL_PNG_MAX 8
+struct pl_png_keeper {
+	unsigned int every, max, n;
+	uint8_t *img[PL_PNG_MAX];
+	unsigned int frame_no[PL_PNG_MAX], seq[PL_PNG_MAX];
+};
+void pl_png_keep(struct pl_png_keeper *k, unsigned int frame_no, unsigned int seq,
+		 const uint8_t *img, const struct pl_fmt *f);
+/* Write <dir>/<prefix>-frame-NNNN-seqS.png for each kept frame ("PNG path" on stdout), free
+ * them. Returns the number written. */
+unsigned int pl_png_flush(struct pl_png_keeper *k, const char *dir, const char *prefix,
+			  const struct pl_fmt *f);
 
 /* ---- physical placement (root only: /proc/self/pagemap and the region's base) ---- */
 
@@ -139,6 +160,7 @@ struct pl_buf {
 	bool writable;
 };
 int pl_buf_map(struct pl_buf *b);
-int pl_buf_sync(struct pl_buf *b, bool start, bool write);
+/* DMA_BUF_IOCTL_SYNC START/END with BB_ACCESS_READ and/or BB_ACCESS_WRITE. */
+int pl_buf_sync(struct pl_buf *b, bool start, unsigned int access);
 
 #endif

@@ -52,6 +52,8 @@ host_suite() {
 host_suite daemon make -s -C daemon check
 host_suite libclient make -s -C libclient check
 host_suite dts tests/host/dts-check.sh
+# Policy parser under libFuzzer (ASan/UBSan/LSan): regression + seed replay, then 200000 executions or 60 s.
+host_suite fuzz-policy make -s -C tests/fuzz run
 
 # Guest suite on the board.
 if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then

@@ -13,6 +13,8 @@
 #              path/to/host/file   any other existing file -> DESTDIR/usr/bin/<name>
 #              SRC=/guest/path     explicit destination (SRC: host path, or SYSROOT path)
 #            Non-ELF files (scripts) are copied without a closure walk.
+#            A library not in SYSROOT (one of ours) must be given as SRC=/usr/lib/aarch64-linux-gnu/SONAME
+#            so that the programs that need it find it there.
 # Always installed: /usr/bin/dbus-daemon, /usr/bin/dbus-send, /usr/bin/dbus-monitor and
 # (if the sysroot has package dbus) /usr/lib/dbus-1.0/dbus-daemon-launch-helper.
 #
@@ -126,6 +128,8 @@ while [ ${#queue[@]} -gt 0 ]; do
 	for n in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn"); do
 		[ -z "${done_lib[$n]:-}" ] || continue
 		done_lib[$n]=1
+		# A library given as a BINARY (e.g. our own libbufbroker.so.1) satisfies NEEDED.
+		[ ! -e "$dest/$libdir/$n" ] || continue
 		if ! src=$(find_lib "$n" "${rpdirs[@]}"); then
 			log "${f#"$dest"} needs $n: not in $sysroot (add its package to mk-sysroot.sh)"
 			exit 1

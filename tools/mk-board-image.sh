@@ -47,7 +47,8 @@ script=$top/tests/guest/board-$scenario.sh
 [ -f "$script" ] || { log "no scenario $script"; exit 2; }
 [ -f "$kb/env" ] || { log "no $kb/env: run tools/fetch-kernel.sh $suite $kb"; exit 1; }
 # shellcheck source=/dev/null
-. "$kb/env"
+. "$kb/env" # KVER, MODDIR
+: "${KVER:?}" "${MODDIR:?}"
 
 # ---- 1. the package sysroot ------------------------------------------------------------------
 # mk-sysroot.sh's base list (libc, libsystemd, libevent, inih, libdrm, libpng, dbus) plus systemd
@@ -138,7 +139,8 @@ for m in vivid virtio_mmio virtio_blk autofs4 configfs; do
 			log "module $m is neither in $KVER's modules.dep nor built in"
 		continue
 	}
-	want+=(${line//:/})
+	read -r -a deps <<<"${line//:/}"
+	want+=("${deps[@]}")
 done
 for rel in $(printf '%s\n' "${want[@]}" | sort -u); do
 	mkdir -p "$moddir/$(dirname "$rel")"
@@ -246,6 +248,15 @@ m video-client video
 EOF
 fi
 
+# udev's postinst: addgroup --system input, sgx, kvm, render (udev rules and tmpfiles name them).
+cat >"$stage/usr/lib/sysusers.d/bufbroker-board-udev.conf" <<'EOF'
+# What udev's postinst does with addgroup --system (tools/mk-board-image.sh).
+g input -
+g sgx -
+g kvm -
+g render -
+EOF
+
 # ---- 5. the scenario --------------------------------------------------------------------------
 install -m 0755 "$script" "$stage/etc/bufbroker-guest/run.sh"
 install -m 0644 "$top/tests/guest/lib.sh" "$stage/etc/bufbroker-guest/lib.sh"
@@ -254,11 +265,22 @@ echo "${BOARD_TIMEOUT:-600}" >"$stage/etc/bufbroker-guest/timeout"
 install -m 0755 "$top/tools/board/scenario-wrapper.sh" "$stage/usr/lib/bufbroker-guest/scenario-wrapper.sh"
 install -m 0644 "$top/tools/board/bufbroker-scenario.service" \
 	"$stage/usr/lib/systemd/system/bufbroker-scenario.service"
-units+=(bufbroker-scenario.service)
+install -m 0644 "$top/tools/board/out.mount" "$stage/usr/lib/systemd/system/out.mount"
+units+=(out.mount bufbroker-scenario.service)
 
 # ---- 6. maintainer-script work, with the host's systemd tools on the tree ------------------
-systemd-sysusers --root="$stage" >/dev/null
-systemctl --root="$stage" --quiet enable "${units[@]}"
+systemd-sysusers --root="$stage" >"$stage.sysusers.log" 2>&1 || { cat "$stage.sysusers.log" >&2; exit 1; }
+rm -f "$stage.sysusers.log"
+# systemd's and dbus's postinst: tmpfiles --create for their own snippets (the boot's
+# systemd-tmpfiles-setup.service does the rest, incl. /run); enable remote-fs.target. Not done:
+# getty@tty1 (no VT; the console is for the test protocol) and /var/log/journal (the journal stays
+# volatile in /run: the root file system is RAM anyway).
+(cd "$stage/usr/lib/tmpfiles.d" && systemd-tmpfiles --root="$stage" --create debian.conf home.conf \
+	journal-nocow.conf legacy.conf provision.conf systemd-network.conf systemd-nologin.conf \
+	systemd-pstore.conf systemd-tmp.conf systemd.conf tmp.conf var.conf x11.conf dbus.conf) \
+	>"$stage.tmpfiles.log" 2>&1 || { log "systemd-tmpfiles --root (not fatal):"; cat "$stage.tmpfiles.log" >&2; }
+rm -f "$stage.tmpfiles.log"
+systemctl --root="$stage" --quiet enable remote-fs.target "${units[@]}"
 # No login prompt on the serial console: nobody logs in, and agetty would write to the console
 # the test protocol uses.
 systemctl --root="$stage" --quiet mask getty.target serial-getty@ttyAMA0.service
@@ -275,6 +297,7 @@ while IFS= read -r -d '' f; do
 	dyn=$(readelf -d "$f" 2>/dev/null) || continue
 	g=${f#"$stage"}
 	rp=$(sed -n 's/.*(\(RUNPATH\|RPATH\)).*\[\(.*\)\]/\2/p' <<<"$dyn" | tr ':' ' ')
+	# shellcheck disable=SC2013 # sonames have no spaces
 	for n in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn"); do
 		[ -n "${have[$n]:-}" ] || [ -e "$(dirname "$f")/$n" ] && continue
 		found=

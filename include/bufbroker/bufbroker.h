@@ -109,7 +109,8 @@ struct bb_alloc_options {
 
 /**
  * bb_client_connect() - connect to bufbrokerd
- * @out: receives the new client; free it with bb_client_free()
+ * @out: receives the new client; free it with bb_client_free(); set to NULL
+ *       on failure
  * @flags: 0 (system bus) or BB_CONNECT_USER_BUS
  *
  * When the environment variable BUFBROKER_BUS_ADDRESS is set (tests), that

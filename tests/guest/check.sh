@@ -17,6 +17,9 @@ run heap_test $T/heap_test --expect default_cma_region --expect linux,cma \
 # negative case: dma-contig refuses what it cannot address contiguously).
 modprobe vivid n_devs=2 allocators=1,0 && run vivid_test $T/vivid_test --heap camera
 
+# bufbrokerd + libbufbroker on dbus-daemon --system; leaves the module loaded and idle.
+. /etc/bufbroker-guest/broker.sh
+
 run heap_unload $T/heap_test --unload-test --module /lib/modules/bufbroker_heap.ko
 expect "kernel log free of WARN/BUG" kernel_log_clean
 exit $failed

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -349,6 +350,12 @@ static int group_setup(void **state)
 	if (fake.bus_pid == 0) {
 		char arg[PATH_MAX + 32];
 
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* die with the test, and do not hold its stdout pipe open */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
 		snprintf(arg, sizeof(arg), "--config-file=%s", conf);
 		execlp("dbus-daemon", "dbus-daemon", arg, "--nofork", "--nopidfile", (char *)NULL);
 		_exit(127);
@@ -621,7 +628,9 @@ static void run_until(struct bb_client *c, const int *calls, int want)
 		struct pollfd pfd = { .fd = bb_client_get_fd(c), .events = (short)bb_client_get_events(c) };
 
 		assert_true(pfd.fd >= 0);
-		assert_true(poll(&pfd, 1, bb_client_get_timeout_ms(c) < 0 ? 100 : 100) >= 0);
+		int ms = bb_client_get_timeout_ms(c);
+
+		assert_true(poll(&pfd, 1, ms < 0 || ms > 100 ? 100 : ms) >= 0);
 		assert_true(bb_client_dispatch(c) >= 0);
 	}
 }
@@ -776,6 +785,58 @@ static void direct_mode_resolves_names_and_reports_errors(void **state)
 	unsetenv("BUFBROKER_STATS_DIR");
 }
 
+/* bufbrokerctl against the fake broker (BB_TEST_CTL = path of the binary). */
+static void run_ctl(const char *args, char *out, size_t len, int *status)
+{
+	char cmd[PATH_MAX + 256];
+	size_t got;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s %s 2>&1", getenv("BB_TEST_CTL"), args);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	got = fread(out, 1, len - 1, p);
+	out[got] = '\0';
+	*status = pclose(p);
+}
+
+static void ctl_talks_to_the_daemon(void **state)
+{
+	char out[8192];
+	int st;
+
+	(void)state;
+	if (!getenv("BB_TEST_CTL"))
+		skip();
+	run_ctl("heaps", out, sizeof(out), &st);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "camera@7c000000"));
+	assert_non_null(strstr(out, "camera,cam"));
+	run_ctl("--json heaps", out, sizeof(out), &st);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "{\"name\":\"camera@7c000000\",\"aliases\":[\"camera\",\"cam\"],"
+				    "\"size\":67108864,\"used\":4096,\"peak\":8192,\"failures\":1"));
+	run_ctl("usage --json", out, sizeof(out), &st);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "\"roles\":[{\"role\":\"camera\",\"clients\":1,\"bytes\":65536"));
+	run_ctl("alloc camera 64K", out, sizeof(out), &st);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "size 65536 id "));
+	run_ctl("alloc --json camera NV12:1280x720", out, sizeof(out), &st);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "\"size\":1384448"));
+	assert_non_null(strstr(out, "{\"offset\":921600,\"stride\":1280,\"height\":360}"));
+	run_ctl("alloc denied 4K", out, sizeof(out), &st);
+	assert_int_equal(WEXITSTATUS(st), 5);
+	assert_non_null(strstr(out, "may not use role"));
+	run_ctl("alloc full 4K", out, sizeof(out), &st);
+	assert_int_equal(WEXITSTATUS(st), 1);
+	run_ctl("monitor --count 2 --interval 0.05 --json", out, sizeof(out), &st);
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_non_null(strstr(out, "{\"heaps\":["));
+	assert_non_null(strchr(strchr(out, '\n') + 1, '\n')); /* two lines */
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, client_setup, client_teardown)
 
 int main(void)
@@ -794,6 +855,7 @@ int main(void)
 		T(an_absent_daemon_is_ehostunreach),
 		cmocka_unit_test(connect_to_a_bad_address_fails),
 		cmocka_unit_test(direct_mode_resolves_names_and_reports_errors),
+		cmocka_unit_test(ctl_talks_to_the_daemon),
 	};
 
 	return cmocka_run_group_tests_name("libbufbroker", tests, group_setup, group_teardown);

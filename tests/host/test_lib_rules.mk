@@ -36,7 +36,8 @@ $(BB_LIBTEST_OUT)/test_lib_client: $(BB_LIBTEST_DIR)/test_lib_client.c $(OUT)/li
 
 ifeq ($(TARGET),host)
 check: all $(BB_LIBTEST_BINS)
-	@set -e; for t in $(BB_LIBTEST_BINS); do echo "== $$t"; $$t; done
+	@set -e; for t in $(BB_LIBTEST_BINS); do echo "== $$t"; \
+		BB_TEST_CTL=$(OUT)/bufbrokerctl timeout 300 $$t; done
 	@echo "== abi-check"; $(BB_LIBTEST_DIR)/abi-check.sh $(OUT)/$(SONAME) $(TOP)/libclient/libbufbroker.symbols $(TOP)/include/bufbroker/bufbroker.h
 	@echo "== bufbrokerctl"; $(BB_LIBTEST_DIR)/test_lib_ctl.sh $(OUT)/bufbrokerctl $(TOP)
 else
