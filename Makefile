@@ -13,7 +13,7 @@ CROSS := aarch64-linux-gnu-
 
 # Userspace components, built when their Makefile exists.
 HOST_DIRS := $(foreach d,libclient daemon tests/host,$(if $(wildcard $(d)/Makefile),$(d)))
-ARM64_DIRS := $(foreach d,libclient daemon tests/guest bench examples,$(if $(wildcard $(d)/Makefile),$(d)))
+ARM64_DIRS := $(foreach d,libclient daemon tests/guest bench examples pipeline,$(if $(wildcard $(d)/Makefile),$(d)))
 
 .PHONY: all deps kernel module host arm64 sysroot check run bench check-kernels stress lint clean
 

@@ -14,6 +14,9 @@
  *                 As root, bb-camera checks it itself through /proc/self/pagemap.
  * --region-check  send every buffer fd to a root bb-region-check listening there, which checks
  *                 the physical placement (for the unprivileged systemd service).
+ * --inject-stale N  fault injection for the verifier's own test: after the N-th DONE, announce
+ *                 that buffer again as a new frame without letting vivid fill it (a stale frame;
+ *                 bb-video must fail exactly that frame and exit non-zero).
  * Exit 0 when N frames went through and every check passed.
  */
 #include "pl_common.h"
@@ -38,6 +41,7 @@
 #define DRM_FORMAT_MOD_LINEAR_ 0ull
 
 static unsigned int o_frames = 300, o_buffers = 4, o_width = 1280, o_height = 720, o_fps = 30;
+static unsigned int o_inject_stale; /* test: after this many DONEs, resend a buffer uncaptured */
 static const char *o_socket = PL_DEFAULT_SOCKET, *o_group, *o_role = "camera",
 		  *o_target = "role:video", *o_direct, *o_region = "camera", *o_check;
 
@@ -65,6 +69,7 @@ static void parse(int argc, char **argv)
 		{ "direct", required_argument, NULL, 'd' },
 		{ "region", required_argument, NULL, 'R' },
 		{ "region-check", required_argument, NULL, 'c' },
+		{ "inject-stale", required_argument, NULL, 'S' },
 		{ 0 },
 	};
 	int o;
@@ -83,6 +88,7 @@ static void parse(int argc, char **argv)
 		case 'd': o_direct = optarg; break;
 		case 'R': o_region = optarg; break;
 		case 'c': o_check = optarg; break;
+		case 'S': o_inject_stale = (unsigned int)strtoul(optarg, NULL, 0); break;
 		default: usage();
 		}
 	}
@@ -135,6 +141,7 @@ int main(int argc, char **argv)
 	uint32_t region_ok = 2;
 	bool in_flight[PL_MAX_BUFFERS] = { false };
 	long last_seq = -1;
+	uint32_t seq_shift = 0;
 
 	pl_prog = "bb-camera";
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -239,23 +246,23 @@ int main(int argc, char **argv)
 		pl_log("region check FAILED");
 
 	/* Wait for the video client. */
-	lsock = pl_listen(o_socket);
+	{
+		mode_t mode = 0666;
+		gid_t gid = (gid_t)-1;
+		if (o_group) {
+			struct group *g = getgrnam(o_group);
+			if (!g) {
+				pl_log("socket group %s: unknown group", o_group);
+				goto out;
+			}
+			gid = g->gr_gid;
+			mode = 0660;
+		}
+		lsock = pl_listen(o_socket, mode, gid);
+	}
 	if (lsock < 0) {
 		pl_log("listen on %s: %s", o_socket, strerror(-lsock));
 		goto out;
-	}
-	if (o_socket[0] != '@') {
-		mode_t mode = 0600;
-		if (o_group) {
-			struct group *g = getgrnam(o_group);
-			if (!g || chown(o_socket, (uid_t)-1, g->gr_gid) < 0)
-				pl_log("socket group %s: %s", o_group, g ? strerror(errno) : "unknown");
-			else
-				mode = 0660;
-		} else {
-			mode = 0666;
-		}
-		chmod(o_socket, mode);
 	}
 	pl_log("waiting for the video client on %s", o_socket);
 	struct pollfd lp = { .fd = lsock, .events = POLLIN };
@@ -358,7 +365,7 @@ int main(int argc, char **argv)
 					gaps += (unsigned int)((long)b.sequence - last_seq - 1);
 				last_seq = b.sequence;
 				pl_msg_init(&m, PL_FRAME, b.index);
-				m.u.frame.sequence = b.sequence;
+				m.u.frame.sequence = b.sequence + seq_shift;
 				m.u.frame.bytesused = b.bytesused;
 				m.u.frame.flags = sent + 1 == o_frames ? PL_FRAME_LAST : 0;
 				m.u.frame.timestamp_us = (uint64_t)b.timestamp.tv_sec * 1000000u +
@@ -385,6 +392,22 @@ int main(int argc, char **argv)
 			}
 			in_flight[m.index] = false;
 			done++;
+			if (o_inject_stale && done == o_inject_stale && sent < o_frames) {
+				pl_log("injecting a stale frame: buffer %u again, not re-captured", m.index);
+				uint32_t idx = m.index;
+				pl_msg_init(&m, PL_FRAME, idx);
+				/* Sequence numbers stay increasing (all later ones shifted by one), so
+				 * only the pixels (blanked rows, OSD counter) can give it away. */
+				m.u.frame.sequence = (uint32_t)last_seq + seq_shift + 1;
+				seq_shift++;
+				m.u.frame.bytesused = f.sizeimage;
+				m.u.frame.flags = sent + 1 == o_frames ? PL_FRAME_LAST : 0;
+				in_flight[idx] = true;
+				if ((r = pl_send(sock, &m, -1)) < 0)
+					goto sockfail;
+				sent++;
+				continue;
+			}
 			if (sent < o_frames) {
 				struct v4l2_buffer b;
 				memset(&b, 0, sizeof(b));

@@ -58,13 +58,11 @@ int main(int argc, char **argv)
 		pl_log("region of heap %s: %s (root needed for base)", heap, strerror(-r));
 		return 1;
 	}
-	ls = pl_listen(sock_name);
+	ls = pl_listen(sock_name, 0666, (gid_t)-1);
 	if (ls < 0) {
 		pl_log("listen %s: %s", sock_name, strerror(-ls));
 		return 1;
 	}
-	if (sock_name[0] != '@')
-		chmod(sock_name, 0666);
 	pl_log("checking against %s [0x%llx, 0x%llx) on %s", reg.name,
 	       (unsigned long long)reg.base, (unsigned long long)(reg.base + reg.size), sock_name);
 	struct pollfd p = { .fd = ls, .events = POLLIN };

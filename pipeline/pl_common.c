@@ -167,25 +167,43 @@ static socklen_t pl_addr(const char *name, struct sockaddr_un *sa)
 	return (socklen_t)sizeof(*sa);
 }
 
-int pl_listen(const char *name)
+int pl_listen(const char *name, mode_t mode, gid_t gid)
 {
 	struct sockaddr_un sa;
-	socklen_t sl = pl_addr(name, &sa);
+	char tmp[sizeof(sa.sun_path) + 8];
+	socklen_t sl;
 	int s;
 
+	if (name[0] == '@') {
+		snprintf(tmp, sizeof(tmp), "%s", name);
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s.new", name);
+		unlink(tmp);
+	}
+	sl = pl_addr(tmp, &sa);
 	if (!sl)
 		return -ENAMETOOLONG;
 	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return -errno;
-	if (name[0] != '@')
-		unlink(name);
-	if (bind(s, (struct sockaddr *)&sa, sl) < 0 || listen(s, 4) < 0) {
-		int e = -errno;
-		close(s);
-		return e;
+	if (bind(s, (struct sockaddr *)&sa, sl) < 0)
+		goto fail;
+	if (name[0] != '@') {
+		if ((gid != (gid_t)-1 && chown(tmp, (uid_t)-1, gid) < 0) || chmod(tmp, mode) < 0 ||
+		    rename(tmp, name) < 0) {
+			int e = -errno;
+			unlink(tmp);
+			close(s);
+			return e;
+		}
 	}
+	if (listen(s, 4) < 0)
+		goto fail;
 	return s;
+fail:;
+	int e = -errno;
+	close(s);
+	return e;
 }
 
 int pl_connect(const char *name, int timeout_ms)
@@ -476,7 +494,7 @@ int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig)
 			h = (h ^ v) * 1099511628211ull;
 		}
 	}
-	if (ymin > 40 || ymax < 200)
+	if (ymin > 40 || ymax < 150) /* text: 75% white on black */
 		return -1;
 	*sig = h;
 	return 0;

@@ -70,8 +70,10 @@ int pl_send(int sock, struct pl_msg *m, int fd);
 int pl_recv(int sock, struct pl_msg *m, int *fd);
 void pl_msg_init(struct pl_msg *m, enum pl_msg_type type, uint32_t index);
 
-/* "@name" = abstract socket, else a path. listen: unlinks a stale path first. */
-int pl_listen(const char *name);
+/* "@name" = abstract socket, else a path. For a path, a stale socket is replaced, and the new
+ * one appears under its name (rename) only once it has @mode and group @gid ((gid_t)-1: keep),
+ * so a client can never hit it with the wrong permissions. */
+int pl_listen(const char *name, mode_t mode, gid_t gid);
 int pl_connect(const char *name, int timeout_ms);
 
 /* ---- misc ---- */
@@ -106,7 +108,7 @@ void pl_streamoff_free(int fd, uint32_t type, uint32_t memory);
 void pl_check_rows(const struct pl_fmt *f, unsigned int rows[PL_CHECK_ROWS]);
 /* vivid 75% colour bars on every checked row. 0 or -1 with a reason in msg. */
 int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_t msglen);
-/* vivid's OSD counter line (row 16..31, from x=16: " hh:mm:ss:mmm <sequence>", white on black).
+/* vivid's OSD counter line (row 16..31, from x=16: " hh:mm:ss:mmm <sequence>", 75% white on black).
  * Returns 0 and a hash of that band when text is there, -1 if there is no OSD text. A frame
  * whose counter band equals the previous frame's is stale. */
 int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig);

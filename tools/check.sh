@@ -63,5 +63,11 @@ if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
 	[ -f "$logs/guest-console.log" ] && cp "$logs/guest-console.log" "$logs/result-guest.log"
 fi
 
+# The systemd board: the shipped units, udev rule, bus policy and policy file on a real boot.
+if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
+	step board-smoke tools/board-check.sh "$suite" smoke
+	[ -f "out/board/$suite-smoke/console.log" ] && cp "out/board/$suite-smoke/console.log" "$logs/result-board.log"
+fi
+
 echo
 tools/tally.sh "$results" "$logs"/result-*.log

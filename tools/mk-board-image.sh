@@ -6,7 +6,8 @@
 #   SUITE     kernel suite (bookworm, trixie, sid): build/k/SUITE/env (tools/fetch-kernel.sh) and
 #             build/k/SUITE/bufbroker_heap.ko (make module SUITE=...)
 #   SCENARIO  tests/guest/board-SCENARIO.sh becomes /etc/bufbroker-guest/run.sh, run by
-#             bufbroker-scenario.service once the boot has finished
+#             bufbroker-scenario.service once the boot has finished (a SCENARIO with a "/" is
+#             taken as the path of the script itself)
 #   OUT       the initramfs (newc cpio, zstd; CONFIG_RD_ZSTD=y on all target kernels)
 # Boot it with tools/run-guest.sh -k build/k/SUITE/env -i OUT -b build/board.dtb -l LOG -o OUTDIR
 # (nothing to add on the command line: /init is a symlink to systemd).
@@ -15,6 +16,8 @@
 #                   tools/mk-sysroot.sh and SYSROOT_EXTRA, so build/sysroot-arm64, the compile
 #                   sysroot, stays small)
 #   BOARD_TIMEOUT   seconds the scenario may run before it is killed (default 600)
+#   BOARD_ANALYZE=1 also record `systemd-analyze critical-chain` and `blame` in boot-time.txt
+#                   (costs 15-30 s of guest time under TCG)
 #   BOARD_KEEP_STAGE=1  keep the staging tree (printed) for inspection
 #
 # What the maintainer scripts would have done, done here on the staging tree:
@@ -27,6 +30,10 @@
 #   systemd-sysv   /sbin/init, poweroff, reboot, halt, shutdown symlinks
 #   update-done    /etc/.updated and /var/.updated, so ConditionNeedsUpdate units (ldconfig, hwdb)
 #                  stay quiet
+# Board plumbing (tools/board/): bufbroker-scenario.service runs scenario-wrapper.sh after the boot
+# (console lines, /out packed to the virtio disk, "BB-EXIT <rc>", power off); out.mount puts a tmpfs
+# on /out; emergency/rescue.service run the wrapper in --emergency mode instead of sulogin, so a
+# broken boot ends at once with "not ok - board: boot: ..." and its journal.
 # Project pieces that are not built yet (bufbrokerd, libbufbroker, bufbrokerctl, pipeline/) are
 # skipped with a message; the image is still built.
 set -euo pipefail
@@ -43,7 +50,10 @@ t0=$SECONDS
 log() { echo "mk-board-image: $*" >&2; }
 skip() { echo "mk-board-image: SKIPPED: $*" >&2; }
 
-script=$top/tests/guest/board-$scenario.sh
+case $scenario in
+*/*) script=$(realpath -m "$scenario") ;; # a path: an ad-hoc scenario script
+*) script=$top/tests/guest/board-$scenario.sh ;;
+esac
 [ -f "$script" ] || { log "no scenario $script"; exit 2; }
 [ -f "$kb/env" ] || { log "no $kb/env: run tools/fetch-kernel.sh $suite $kb"; exit 1; }
 # shellcheck source=/dev/null
@@ -88,7 +98,6 @@ find "$stage/usr/lib/$multiarch" -maxdepth 1 -type l -name '*.so' -delete
 # busybox for the shell and the small tools Debian would take from coreutils, grep, sed, tar...:
 # one symlink per applet that no package here provides. The applet list is the NUL-separated
 # name table inside the binary (reading it runs no arm64 code).
-mv "$stage/bin/busybox" "$stage/usr/bin/busybox" 2>/dev/null || true
 applets=$(tr '\0' '\n' <"$stage/usr/bin/busybox" |
 	awk 'f == 1 && !/^[a-z0-9_.+-]+$/ {f = 2} f == 1 {print} !f && $0 == "[" {getline n; if (n == "[[") {f = 1; print "["; print n}}')
 [ "$(wc -l <<<"$applets")" -gt 100 ] || { log "could not read busybox's applet list"; exit 1; }
@@ -262,10 +271,15 @@ install -m 0755 "$script" "$stage/etc/bufbroker-guest/run.sh"
 install -m 0644 "$top/tests/guest/lib.sh" "$stage/etc/bufbroker-guest/lib.sh"
 echo "$KVER" >"$stage/etc/bufbroker-guest/kver"
 echo "${BOARD_TIMEOUT:-600}" >"$stage/etc/bufbroker-guest/timeout"
+[ "${BOARD_ANALYZE:-0}" = 0 ] || : >"$stage/etc/bufbroker-guest/analyze"
 install -m 0755 "$top/tools/board/scenario-wrapper.sh" "$stage/usr/lib/bufbroker-guest/scenario-wrapper.sh"
 install -m 0644 "$top/tools/board/bufbroker-scenario.service" \
 	"$stage/usr/lib/systemd/system/bufbroker-scenario.service"
 install -m 0644 "$top/tools/board/out.mount" "$stage/usr/lib/systemd/system/out.mount"
+for u in emergency rescue; do
+	install -D -m 0644 "$top/tools/board/emergency-override.conf" \
+		"$stage/etc/systemd/system/$u.service.d/bufbroker-board.conf"
+done
 units+=(out.mount bufbroker-scenario.service)
 
 # ---- 6. maintainer-script work, with the host's systemd tools on the tree ------------------

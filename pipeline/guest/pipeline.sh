@@ -2,10 +2,12 @@
 # Guest scenario of the camera pipeline for the busybox initramfs (root, no systemd):
 #   1. copy baseline (bb-copy-pipeline, MMAP + memcpy)
 #   2. direct test mode as root (bb-camera --direct camera, fds over SCM_RIGHTS, pagemap check)
+#   (stale: negative test, one injected stale frame must fail verification)
 #   3. the real thing: bufbrokerd as user bufbroker, bb-camera as camera-client and bb-video as
 #      video-client (tokens through the broker), bb-region-check as root proving placement
 # Region usage before/during/after, PNGs in /out/frames, logs in /out/pipeline/.
-# Environment: PL_FRAMES (default 120), PL_BIN (default /usr/bin), PL_MODE (all|copy|direct|broker).
+# Environment: PL_FRAMES (default 120), PL_BIN (default /usr/bin), PL_MODE: "all" (= copy direct
+# stale broker) or a list of those, run in that order (repeats allowed, e.g. "broker copy broker copy").
 # Exit 0 iff every part that ran passed. Used by pipeline/guest/run-busybox.sh.
 PL_FRAMES=${PL_FRAMES:-120}
 PL_BIN=${PL_BIN:-/usr/bin}
@@ -28,24 +30,49 @@ chgrp video /dev/video* /dev/media* 2>/dev/null
 chmod 0660 /dev/video* /dev/media* 2>/dev/null
 usage_snapshot before | tee $O/usage.txt
 
-if [ "$PL_MODE" = all ] || [ "$PL_MODE" = copy ]; then
+run_copy() {
 	echo "== copy baseline ($PL_FRAMES frames)"
-	$PL_BIN/bb-copy-pipeline --frames "$PL_FRAMES" --out /out/frames 2>&1 | tee $O/copy.log
-	grep -q '^PIPELINE mode=copy .* failed=0 ' $O/copy.log || rc=1
-fi
+	$PL_BIN/bb-copy-pipeline --frames "$PL_FRAMES" --out /out/frames 2>&1 | tee $O/last.log
+	cat $O/last.log >>$O/copy.log
+	grep -q '^PIPELINE mode=copy .* failed=0 ' $O/last.log || rc=1
+}
 
-if [ "$PL_MODE" = all ] || [ "$PL_MODE" = direct ]; then
+run_direct() {
 	echo "== zero-copy, direct test mode (root, heap camera, fds over SCM_RIGHTS)"
 	$PL_BIN/bb-camera --direct camera --frames "$PL_FRAMES" --socket @bb-direct \
-		>$O/direct-camera.log 2>&1 &
+		>$O/direct-camera.log.new 2>&1 &
 	cam=$!
-	$PL_BIN/bb-video --socket @bb-direct --png-max 0 2>&1 | tee $O/direct-video.log
+	$PL_BIN/bb-video --socket @bb-direct --png-max 0 2>&1 | tee $O/last.log
 	wait $cam || rc=1
-	cat $O/direct-camera.log
-	grep -q '^PIPELINE mode=zero-copy .* failed=0 ' $O/direct-video.log || rc=1
-fi
+	cat $O/last.log >>$O/direct-video.log
+	cat $O/direct-camera.log.new | tee -a $O/direct-camera.log
+	rm -f $O/direct-camera.log.new
+	grep -q '^PIPELINE mode=zero-copy .* failed=0 ' $O/last.log || rc=1
+}
 
-if [ "$PL_MODE" = all ] || [ "$PL_MODE" = broker ]; then
+# Environment changes, for measuring their effect on the figures.
+run_cgroup() { grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup; echo "== cgroup2 mounted"; }
+run_dbus() { mkdir -p /run/dbus; [ -S /run/dbus/system_bus_socket ] || dbus-daemon --system --fork; echo "== dbus-daemon started"; }
+
+# Negative test: the verifier must catch a stale frame (bb-camera --inject-stale).
+run_stale() {
+	echo "== negative test: one stale frame injected (must be caught)"
+	$PL_BIN/bb-camera --direct camera --frames 30 --socket @bb-stale --inject-stale 10 \
+		>$O/stale-camera.log 2>&1 &
+	cam=$!
+	$PL_BIN/bb-video --socket @bb-stale --png-max 0 >$O/stale-video.log 2>&1
+	vrc=$?
+	wait $cam
+	cat $O/stale-video.log
+	if [ $vrc -ne 0 ] && grep -q '^PIPELINE .* failed=1 ' $O/stale-video.log; then
+		echo "STALE-TEST caught: bb-video exit $vrc, exactly one frame failed"
+	else
+		echo "STALE-TEST NOT caught (bb-video exit $vrc)"
+		rc=1
+	fi
+}
+
+run_broker() {
 	echo "== zero-copy through bufbrokerd (camera-client / video-client)"
 	mkdir -p /run/dbus /run/bufbroker-pipeline
 	# sd-bus reads the callers' cgroups (bufbrokerd's allow-units): without systemd, mount it.
@@ -70,20 +97,25 @@ if [ "$PL_MODE" = all ] || [ "$PL_MODE" = broker ]; then
 		--socket-group video --region-check @bufbroker-region-check >$O/camera.log 2>&1 &
 	cam=$!
 	(sleep 8; usage_snapshot during >$O/usage-during.txt) &
-	$PL_BIN/bb-runas video-client $PL_BIN/bb-video --out /out/frames 2>&1 |
-		tee $O/video.log
+	snap=$!
+	$PL_BIN/bb-runas video-client $PL_BIN/bb-video --out /out/frames 2>&1 | tee $O/last.log
 	wait $cam || rc=1
 	wait $rcp || rc=1
+	cat $O/last.log >>$O/video.log
 	cat $O/camera.log $O/region-check.log
-	grep -q '^PIPELINE mode=zero-copy .* failed=0 ' $O/video.log || rc=1
+	grep -q '^PIPELINE mode=zero-copy .* failed=0 ' $O/last.log || rc=1
 	grep -q '^REGION-CHECK SUMMARY' $O/region-check.log || rc=1
-	wait
+	wait $snap
 	cat $O/usage-during.txt | tee -a $O/usage.txt
 	kill $bd 2>/dev/null
 	wait $bd 2>/dev/null
 	echo "== bufbrokerd log"
 	cat $O/bufbrokerd.log
-fi
+}
+[ "$PL_MODE" = all ] && PL_MODE="copy direct stale broker"
+for m in $PL_MODE; do
+	run_$m
+done
 usage_snapshot after | tee -a $O/usage.txt
 ls -l /out/frames
 echo "PIPELINE-SCENARIO rc=$rc"

@@ -3,7 +3,7 @@
 # with the module, vivid, dbus-daemon, bufbrokerd, libbufbroker and the pipeline binaries,
 # running pipeline/guest/pipeline.sh as /etc/bufbroker-guest/run.sh.
 #
-# usage: pipeline/guest/run-busybox.sh [-s SUITE] [-n FRAMES] [-m all|copy|direct|broker]
+# usage: pipeline/guest/run-busybox.sh [-s SUITE] [-n FRAMES] [-m "all" | "copy direct broker ..."]
 #                                      [-B BUILD_DIR] [-K MODULE.ko] [-o OUTDIR]
 #   BUILD_DIR  where arm64 daemon/, libclient/, pipeline/ are (default build/arm64)
 #   MODULE.ko  default build/k/SUITE/bufbroker_heap.ko
@@ -38,7 +38,7 @@ done
 mkdir -p "$stage/usr/share/dbus-1/system.d" "$stage/etc/bufbroker"
 cp "$top/daemon/dbus/org.bufbroker.Broker1.conf" "$stage/usr/share/dbus-1/system.d/"
 cp "$top/daemon/policy/qemu-board.conf" "$stage/etc/bufbroker/policy.conf"
-printf '#!/bin/sh\nPL_FRAMES=%s PL_MODE=%s exec /etc/bufbroker-guest/pipeline.sh\n' \
+printf '#!/bin/sh\nPL_FRAMES=%s PL_MODE="%s" exec /etc/bufbroker-guest/pipeline.sh\n' \
 	"$frames" "$mode" >"$tmp/run.sh"
 chmod 0755 "$tmp/run.sh"
 

@@ -191,17 +191,15 @@ static bool vfs_type(unsigned int type)
 	       type == 0x15;
 }
 
-static unsigned long gen_cmd(unsigned int *size_out, bool *is_alloc)
+static unsigned long gen_cmd(unsigned int *size_out)
 {
 	unsigned int dir = (unsigned int)rnd_below(4), size = (unsigned int)rnd_below(257), type, nr;
 
-	*is_alloc = false;
 	switch (rnd_below(10)) {
 	case 0:
 	case 1:
 	case 2:
 	case 3:
-		*is_alloc = true;
 		*size_out = sizeof(struct dma_heap_allocation_data);
 		return DMA_HEAP_IOCTL_ALLOC;
 	case 4:
@@ -398,8 +396,7 @@ static void run_loop(uint64_t seed)
 	for (uint64_t it = 0; it < opt_iterations; it++) {
 		const struct node *n = &nodes[rnd_below((uint64_t)n_nodes)];
 		unsigned int size;
-		bool is_alloc;
-		unsigned long cmd = gen_cmd(&size, &is_alloc);
+		unsigned long cmd = gen_cmd(&size);
 		int kind, rc, e;
 		void *arg = gen_arg(size, &kind);
 		struct dma_heap_allocation_data in = { 0 }, out = { 0 };
