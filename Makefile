@@ -45,6 +45,9 @@ arm64: sysroot
 check:
 	tools/check.sh $(SUITE)
 
+stress:
+	BB_STRESS=1 tools/check.sh $(SUITE)
+
 check-kernels:
 	@rc=0; for s in bookworm trixie sid; do tools/check.sh $$s || rc=1; done; exit $$rc
 

@@ -328,7 +328,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	uint64_t cpu0 = pl_cpu_us(RUSAGE_SELF), t0 = pl_now_us();
+	uint64_t cpu0 = pl_cpu_us(RUSAGE_SELF), sys0 = pl_cpu_sys_us(RUSAGE_SELF), t0 = pl_now_us();
 	if ((r = pl_streamon(cap, V4L2_BUF_TYPE_VIDEO_CAPTURE)) < 0) {
 		pl_log("STREAMON: %s", strerror(-r));
 		goto out;
@@ -424,6 +424,7 @@ int main(int argc, char **argv)
 		}
 	}
 	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0, wall = pl_now_us() - t0;
+	uint64_t sys = pl_cpu_sys_us(RUSAGE_SELF) - sys0;
 	pl_streamoff_free(cap, V4L2_BUF_TYPE_VIDEO_CAPTURE, V4L2_MEMORY_DMABUF);
 	pl_msg_init(&m, PL_BYE, 0);
 	m.u.bye.cpu_us = cpu;
@@ -431,15 +432,17 @@ int main(int argc, char **argv)
 	m.u.bye.seq_gaps = gaps;
 	m.u.bye.cam_errors = errors;
 	m.u.bye.region_ok = region_ok;
+	m.u.bye.cpu_sys_us = sys;
 	if ((r = pl_send(sock, &m, -1)) < 0)
 		goto sockfail;
 	/* Wait until the video client has closed its side (it has printed the summary). */
 	struct pollfd ep = { .fd = sock, .events = POLLIN };
 	if (poll(&ep, 1, 10000) > 0)
 		(void)pl_recv(sock, &m, NULL);
-	printf("CAMERA frames=%u seq_gaps=%u errors=%u cpu_ms=%.1f cpu_ms_per_frame=%.3f "
+	printf("CAMERA frames=%u seq_gaps=%u errors=%u cpu_ms=%.1f sys_ms=%.1f cpu_ms_per_frame=%.3f "
 	       "wall_s=%.2f region_check=%s\n",
-	       sent, gaps, errors, cpu / 1000.0, sent ? cpu / 1000.0 / sent : 0.0, wall / 1e6,
+	       sent, gaps, errors, cpu / 1000.0, sys / 1000.0, sent ? cpu / 1000.0 / sent : 0.0,
+	       wall / 1e6,
 	       region_ok == 1 ? "inside" : region_ok == 0 ? "FAILED" : "not-run");
 	rc = errors || region_ok == 0 ? 1 : 0;
 	goto out;

@@ -186,7 +186,7 @@ static int mmap_queue(int fd, uint32_t type, unsigned int n, uint8_t **maps, siz
 	rb.memory = V4L2_MEMORY_MMAP;
 	if (pl_xioctl(fd, VIDIOC_REQBUFS, &rb) < 0 || rb.count < n) {
 		pl_log("REQBUFS MMAP %u: %s (got %u)", n, strerror(errno), rb.count);
-		return -1;
+		return -ENOBUFS;
 	}
 	for (unsigned int i = 0; i < n; i++) {
 		struct v4l2_buffer b;
@@ -195,16 +195,16 @@ static int mmap_queue(int fd, uint32_t type, unsigned int n, uint8_t **maps, siz
 		b.memory = V4L2_MEMORY_MMAP;
 		b.index = i;
 		if (pl_xioctl(fd, VIDIOC_QUERYBUF, &b) < 0)
-			return -1;
+			return -errno;
 		void *p = mmap(NULL, b.length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, b.m.offset);
 		if (p == MAP_FAILED)
-			return -1;
+			return -errno;
 		maps[i] = p;
 		lens[i] = b.length;
 		if (queue) {
 			pl_poison(maps[i], &f);
 			if (pl_xioctl(fd, VIDIOC_QBUF, &b) < 0)
-				return -1;
+				return -errno;
 		}
 	}
 	return 0;
@@ -221,7 +221,7 @@ int main(int argc, char **argv)
 	struct pl_png_keeper png = { 0 };
 	unsigned int out_next = 0;
 	long last_seq = -1;
-	uint64_t t_first = 0, t_last = 0, cpu0 = 0, osd_last = 0;
+	uint64_t t_first = 0, t_last = 0, cpu0 = 0, sys0 = 0, osd_last = 0;
 	unsigned int osd_checked = 0;
 
 	pl_prog = "bb-copy-pipeline";
@@ -261,6 +261,7 @@ int main(int argc, char **argv)
 	if (mmap_queue(cap, V4L2_BUF_TYPE_VIDEO_CAPTURE, nbuf, cap_map, cap_len, true) < 0)
 		goto out;
 	cpu0 = pl_cpu_us(RUSAGE_SELF);
+	sys0 = pl_cpu_sys_us(RUSAGE_SELF);
 	if ((r = pl_streamon(cap, V4L2_BUF_TYPE_VIDEO_CAPTURE)) < 0) {
 		pl_log("STREAMON: %s", strerror(-r));
 		goto out;
@@ -363,15 +364,16 @@ int main(int argc, char **argv)
 	}
 	pthread_join(cam, NULL);
 	cam_started = false;
-	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0;
+	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0, sys = pl_cpu_sys_us(RUSAGE_SELF) - sys0;
 	unsigned int pngs = pl_png_flush(&png, o_out, "copy", &f);
 	double secs = (t_last - t_first) / 1e6;
 	double fps = frames > 1 && secs > 0 ? (frames - 1) / secs : 0;
 	printf("PIPELINE mode=copy frames=%u verified=%u failed=%u expected=%u output=%u "
-	       "seq_gaps=%u stale=%u osd_checked=%u fps=%.2f cpu_ms_per_frame=%.3f cpu_ms=%.1f "
-	       "pngs=%u copies_per_frame=%d\n",
+	       "seq_gaps=%u stale=%u osd_checked=%u fps=%.2f cpu_ms_per_frame=%.3f "
+	       "sys_ms_per_frame=%.3f cpu_ms=%.1f pngs=%u copies_per_frame=%d\n",
 	       frames, verified, failed, o_frames, out_frames, sh.gaps, stale, osd_checked, fps,
-	       frames ? cpu / 1000.0 / frames : 0.0, cpu / 1000.0, pngs,
+	       frames ? cpu / 1000.0 / frames : 0.0, frames ? sys / 1000.0 / frames : 0.0,
+	       cpu / 1000.0, pngs,
 	       out >= 0 ? 2 : 1);
 	rc = failed || frames != o_frames || (out >= 0 && out_frames != frames) || sh.cam_errors || verified != frames ? 1 : 0;
 	goto out;

@@ -171,8 +171,9 @@ static int on_frame(struct state *s, const struct pl_msg *m)
 	ob.bytesused = s->of.sizeimage;
 	ob.field = V4L2_FIELD_NONE;
 	if (pl_xioctl(s->out, VIDIOC_QBUF, &ob) < 0) {
-		pl_log("output QBUF %u: %s", m->index, strerror(errno));
-		return -errno;
+		int e = -errno;
+		pl_log("output QBUF %u: %s", m->index, strerror(-e));
+		return e;
 	}
 	s->at_output[m->index] = true;
 	return 0;
@@ -280,7 +281,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 
-	uint64_t cpu0 = pl_cpu_us(RUSAGE_SELF);
+	uint64_t cpu0 = pl_cpu_us(RUSAGE_SELF), sys0 = pl_cpu_sys_us(RUSAGE_SELF);
 	bool flushing = false;
 	for (;;) {
 		struct pollfd p[2] = { { .fd = s.sock, .events = POLLIN },
@@ -345,16 +346,18 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0;
+	uint64_t cpu = pl_cpu_us(RUSAGE_SELF) - cpu0, sys = pl_cpu_sys_us(RUSAGE_SELF) - sys0;
 	unsigned int pngs = pl_png_flush(&s.png, o_out, "zero-copy", &s.f);
 	double secs = (s.t_last - s.t_first) / 1e6;
 	double fps = s.frames > 1 && secs > 0 ? (s.frames - 1) / secs : 0;
 	uint64_t total = cpu + bye.u.bye.cpu_us;
 	printf("PIPELINE mode=zero-copy frames=%u verified=%u failed=%u expected=%u output=%u "
-	       "seq_gaps=%u stale=%u osd_checked=%u fps=%.2f cpu_ms_per_frame=%.3f camera_cpu_ms=%.1f "
-	       "video_cpu_ms=%.1f pngs=%u copies_per_frame=0\n",
+	       "seq_gaps=%u stale=%u osd_checked=%u fps=%.2f cpu_ms_per_frame=%.3f "
+	       "sys_ms_per_frame=%.3f camera_cpu_ms=%.1f video_cpu_ms=%.1f pngs=%u "
+	       "copies_per_frame=0\n",
 	       s.frames, s.verified, s.failed, bye.u.bye.frames, s.out_frames, bye.u.bye.seq_gaps,
 	       s.stale, s.osd_checked, fps, s.frames ? total / 1000.0 / s.frames : 0.0,
+	       s.frames ? (sys + bye.u.bye.cpu_sys_us) / 1000.0 / s.frames : 0.0,
 	       bye.u.bye.cpu_us / 1000.0, cpu / 1000.0, pngs);
 	rc = s.failed || !s.frames || (s.out >= 0 && s.out_frames != s.frames) || s.frames != bye.u.bye.frames || s.verified != s.frames ||
 	     bye.u.bye.cam_errors || bye.u.bye.region_ok == 0;

@@ -64,6 +64,15 @@ uint64_t pl_cpu_us(int who)
 	       (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
+uint64_t pl_cpu_sys_us(int who)
+{
+	struct rusage ru;
+
+	if (getrusage(who, &ru) < 0)
+		return 0;
+	return (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+}
+
 /* ---------------- protocol ---------------- */
 
 void pl_msg_init(struct pl_msg *m, enum pl_msg_type type, uint32_t index)
@@ -258,12 +267,13 @@ int pl_capture_open(const char *path, uint32_t w, uint32_t h, unsigned int fps, 
 		    double *real_fps)
 {
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
-	int input = 0;
+	int input = 0, ret = -EINVAL;
 	struct v4l2_format fmt;
 
 	if (fd < 0) {
+		ret = -errno;
 		pl_log("%s: %s", path, strerror(errno));
-		return -1;
+		return ret;
 	}
 	if (pl_xioctl(fd, VIDIOC_S_INPUT, &input) < 0)
 		pl_log("%s: VIDIOC_S_INPUT 0: %s (continuing)", path, strerror(errno));
@@ -274,6 +284,7 @@ int pl_capture_open(const char *path, uint32_t w, uint32_t h, unsigned int fps, 
 	fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
 	fmt.fmt.pix.field = V4L2_FIELD_NONE;
 	if (pl_xioctl(fd, VIDIOC_S_FMT, &fmt) < 0) {
+		ret = -errno;
 		pl_log("%s: VIDIOC_S_FMT: %s", path, strerror(errno));
 		goto fail;
 	}
@@ -309,7 +320,7 @@ int pl_capture_open(const char *path, uint32_t w, uint32_t h, unsigned int fps, 
 	return fd;
 fail:
 	close(fd);
-	return -1;
+	return ret;
 }
 
 int pl_output_open(const char *path, uint32_t w, uint32_t h, struct pl_fmt *f)
@@ -317,11 +328,12 @@ int pl_output_open(const char *path, uint32_t w, uint32_t h, struct pl_fmt *f)
 	int fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	struct v4l2_output out;
 	struct v4l2_format fmt;
-	int chosen = -1;
+	int chosen = -1, ret;
 
 	if (fd < 0) {
+		ret = -errno;
 		pl_log("%s: %s", path, strerror(errno));
-		return -1;
+		return ret;
 	}
 	for (uint32_t i = 0; i < 16; i++) {
 		memset(&out, 0, sizeof(out));
@@ -349,14 +361,15 @@ int pl_output_open(const char *path, uint32_t w, uint32_t h, struct pl_fmt *f)
 	fmt.fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
 	fmt.fmt.pix.field = V4L2_FIELD_NONE;
 	if (pl_xioctl(fd, VIDIOC_S_FMT, &fmt) < 0) {
+		ret = -errno;
 		pl_log("%s: output VIDIOC_S_FMT: %s", path, strerror(errno));
 		close(fd);
-		return -1;
+		return ret;
 	}
 	if (fmt.fmt.pix.pixelformat != V4L2_PIX_FMT_YUYV) {
 		pl_log("%s: output refused YUYV", path);
 		close(fd);
-		return -1;
+		return -EINVAL;
 	}
 	f->width = fmt.fmt.pix.width;
 	f->height = fmt.fmt.pix.height;
@@ -438,7 +451,7 @@ static int check_row(const uint8_t *row, const struct pl_fmt *f, char *msg, size
 		}
 		if (!n) {
 			snprintf(msg, msglen, "image too narrow");
-			return -1;
+			return -EBADMSG;
 		}
 		means[b][0] = (int)(sy / (2 * n));
 		means[b][1] = (int)(su / n);
@@ -446,18 +459,18 @@ static int check_row(const uint8_t *row, const struct pl_fmt *f, char *msg, size
 		if (ymax - ymin > 2 * TOL) {
 			snprintf(msg, msglen, "bar %d (%s) not uniform: Y %d..%d", b, bars[b].name,
 				 ymin, ymax);
-			return -1;
+			return -EBADMSG;
 		}
 		if (abs(means[b][0] - bars[b].y) > TOL || abs(means[b][1] - bars[b].u) > TOL ||
 		    abs(means[b][2] - bars[b].v) > TOL) {
 			snprintf(msg, msglen, "bar %d (%s): YUV %d/%d/%d, want %d/%d/%d +-%d", b,
 				 bars[b].name, means[b][0], means[b][1], means[b][2], bars[b].y,
 				 bars[b].u, bars[b].v, TOL);
-			return -1;
+			return -EBADMSG;
 		}
 		if (b && means[b][0] >= means[b - 1][0]) {
 			snprintf(msg, msglen, "luma does not fall from bar %d to %d", b - 1, b);
-			return -1;
+			return -EBADMSG;
 		}
 	}
 	return 0;
@@ -472,7 +485,7 @@ int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_
 		if (check_row(img + (size_t)rows[i] * f->stride, f, msg, msglen) < 0) {
 			size_t l = strlen(msg);
 			snprintf(msg + l, msglen - l, " (row %u)", rows[i]);
-			return -1;
+			return -EBADMSG;
 		}
 	}
 	return 0;
@@ -484,7 +497,7 @@ int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig)
 	unsigned int x1 = 16 + 8 * 24, ymin = 255, ymax = 0;
 
 	if (f->height < 32 || f->width < x1)
-		return -1;
+		return -EBADMSG;
 	for (unsigned int y = 16; y < 32; y++) {
 		const uint8_t *row = img + (size_t)y * f->stride;
 		for (unsigned int x = 16; x < x1; x++) {
@@ -495,7 +508,7 @@ int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig)
 		}
 	}
 	if (ymin > 40 || ymax < 150) /* text: 75% white on black */
-		return -1;
+		return -EBADMSG;
 	*sig = h;
 	return 0;
 }
@@ -522,7 +535,7 @@ int pl_write_png(const char *path, const uint8_t *yuyv, const struct pl_fmt *f)
 	png_structp png = NULL;
 	png_infop info = NULL;
 	uint8_t *rgb = malloc((size_t)f->width * 3);
-	int ret = -1;
+	int ret = -EIO;
 
 	if (!fp || !rgb)
 		goto out;
@@ -560,7 +573,7 @@ out:
 		png_destroy_write_struct(&png, info ? &info : NULL);
 	free(rgb);
 	if (fp && fclose(fp) != 0)
-		ret = -1;
+		ret = -EIO;
 	if (ret < 0)
 		pl_log("writing %s failed", path);
 	return ret;

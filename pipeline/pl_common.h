@@ -60,6 +60,7 @@ struct pl_msg {
 			uint32_t seq_gaps;    /* frames vivid dropped because no buffer was free */
 			uint32_t cam_errors;  /* capture-side failures (ERROR flag, bad sequence...) */
 			uint32_t region_ok;   /* 1 checked inside the region, 0 failed, 2 not checked */
+			uint64_t cpu_sys_us;  /* the system (kernel) part of cpu_us */
 		} bye;
 	} u;
 };
@@ -83,6 +84,7 @@ void pl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int pl_xioctl(int fd, unsigned long req, void *arg);
 uint64_t pl_now_us(void);
 uint64_t pl_cpu_us(int who); /* RUSAGE_SELF / RUSAGE_THREAD, user + system */
+uint64_t pl_cpu_sys_us(int who); /* system part only */
 
 /* ---- V4L2 ---- */
 
@@ -92,11 +94,12 @@ struct pl_fmt {
 
 /* First vivid node with the capability (V4L2_CAP_VIDEO_CAPTURE / _OUTPUT) and streaming. */
 int pl_find_vivid(uint32_t cap, char *path, size_t len);
-/* Open capture, input 0 (webcam), YUYV, try @fps. Returns fd (O_NONBLOCK) or -1. */
+/* Open capture, input 0 (webcam), YUYV, try @fps. Returns an fd the caller owns (O_NONBLOCK)
+ * or -errno. */
 int pl_capture_open(const char *path, uint32_t w, uint32_t h, unsigned int fps, struct pl_fmt *f,
 		    double *real_fps);
 /* Open vivid's output, prefer an HDMI (DV timings) output, YUYV at w x h if possible.
- * Returns fd (O_NONBLOCK) or -1. */
+ * Returns an fd the caller owns (O_NONBLOCK) or -errno. */
 int pl_output_open(const char *path, uint32_t w, uint32_t h, struct pl_fmt *f);
 int pl_streamon(int fd, uint32_t type);
 void pl_streamoff_free(int fd, uint32_t type, uint32_t memory);
@@ -106,10 +109,10 @@ void pl_streamoff_free(int fd, uint32_t type, uint32_t memory);
 /* Rows that are checked (and poisoned before a buffer goes back to the device). */
 #define PL_CHECK_ROWS 3
 void pl_check_rows(const struct pl_fmt *f, unsigned int rows[PL_CHECK_ROWS]);
-/* vivid 75% colour bars on every checked row. 0 or -1 with a reason in msg. */
+/* vivid 75% colour bars on every checked row. 0 or -EBADMSG with a reason in msg. */
 int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_t msglen);
 /* vivid's OSD counter line (row 16..31, from x=16: " hh:mm:ss:mmm <sequence>", 75% white on black).
- * Returns 0 and a hash of that band when text is there, -1 if there is no OSD text. A frame
+ * Returns 0 and a hash of that band when text is there, -ENODATA if there is no OSD text. A frame
  * whose counter band equals the previous frame's is stale. */
 int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig);
 /* Overwrite the checked rows with 0: a buffer the device does not fill again (stale) or only
@@ -118,7 +121,7 @@ void pl_poison(uint8_t *img, const struct pl_fmt *f);
 
 /* ---- PNG ---- */
 
-/* YUYV (BT.601 limited range) -> RGB PNG, zlib level 1. Returns 0 or -1. */
+/* YUYV (BT.601 limited range) -> RGB PNG, zlib level 1. Returns 0 or -EIO. */
 int pl_write_png(const char *path, const uint8_t *yuyv, const struct pl_fmt *f);
 /* Frame numbering for PNGs: frame 1, then every @every-th, at most @max. */
 bool pl_want_png(unsigned int frame_no, unsigned int every, unsigned int written,

@@ -31,7 +31,10 @@ step() {
 	return 1
 }
 
-echo "bufbroker check ($suite), logs in $logs/"
+# BB_STRESS=1 (make stress): every fuzzer, soak and kill loop runs its long mode.
+guest_timeout=600
+[ -n "${BB_STRESS:-}" ] && guest_timeout=3600
+echo "bufbroker check ($suite${BB_STRESS:+, stress}), logs in $logs/"
 step deps tools/install-deps.sh || { tools/tally.sh "$results"; exit 1; }
 step kernel-fetch tools/fetch-kernel.sh "$suite" "build/k/$suite" || { tools/tally.sh "$results"; exit 1; }
 kenv=build/k/$suite/env
@@ -53,13 +56,57 @@ host_suite daemon make -s -C daemon check
 host_suite libclient make -s -C libclient check
 host_suite dts tests/host/dts-check.sh
 # Policy parser under libFuzzer (ASan/UBSan/LSan): regression + seed replay, then 200000 executions or 60 s.
-host_suite fuzz-policy make -s -C tests/fuzz run
+if [ -n "${BB_STRESS:-}" ]; then
+	host_suite fuzz-policy make -s -C tests/fuzz run RUNS=100000000 FUZZ_SECONDS="${BB_STRESS_SECONDS:-600}"
+else
+	host_suite fuzz-policy make -s -C tests/fuzz run RUNS=200000 FUZZ_SECONDS=30
+fi
+
+# No Debian kernel has CONFIG_DMABUF_HEAPS, so the module's "the kernel has dma-buf heaps" path
+# (register through dma_heap_add(), skip names the kernel already has) cannot run here. Prove it
+# at build level on sid: a private copy of the 7.2 headers with CONFIG_DMABUF_HEAPS=y and
+# dma_heap_add/dma_heap_get_drvdata exported (namespace DMA_BUF_HEAP, as in 6.18+) must build
+# warning-free, import DMA_BUF_HEAP, call dma_heap_add and create no class of its own.
+heaps_build_proof() {
+	local kdir p src out
+	# shellcheck source=/dev/null
+	kdir=$(. "$kenv" && echo "$KDIR")
+	p=$(mktemp -d)
+	trap 'rm -rf "$p"' RETURN
+	cp -a "$kdir" "$p/hdr"
+	for l in scripts tools; do ln -sfn "$(readlink -f "$kdir/$l")" "$p/hdr/$l"; done
+	sed -i -E "s#^KBUILD_OUTPUT *:?= *.*#KBUILD_OUTPUT=$p/hdr#" "$p/hdr/Makefile"
+	sed -i 's/^# CONFIG_DMABUF_HEAPS is not set/CONFIG_DMABUF_HEAPS=y/' "$p/hdr/.config"
+	echo 'CONFIG_DMABUF_HEAPS=y' >>"$p/hdr/include/config/auto.conf"
+	echo '#define CONFIG_DMABUF_HEAPS 1' >>"$p/hdr/include/generated/autoconf.h"
+	printf '0x00000000\t%s\tvmlinux\tEXPORT_SYMBOL_GPL\tDMA_BUF_HEAP\n' dma_heap_add \
+		dma_heap_get_drvdata >>"$p/hdr/Module.symvers"
+	src=$p/src
+	mkdir "$src"
+	cp kernel/Kbuild kernel/Makefile kernel/*.c kernel/*.h "$src/"
+	rm -f "$src"/*.mod.c
+	out=$(make -C "$src" KDIR="$p/hdr" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- 2>&1) ||
+		{ echo "$out"; return 1; }
+	echo "$out"
+	if echo "$out" | grep -E 'warning:|error:'; then echo "not warning-free"; return 1; fi
+	grep -q BUFBROKER_HAVE_DMA_HEAP_ADD "$src/.bufbroker_compat.o.cmd" || { echo "feature not detected"; return 1; }
+	modinfo -F import_ns "$src/bufbroker_heap.ko" | grep -qx DMA_BUF_HEAP || { echo "no DMA_BUF_HEAP import"; return 1; }
+	aarch64-linux-gnu-nm -u "$src/bufbroker_heap.ko" | grep -qw dma_heap_add || { echo "dma_heap_add not called"; return 1; }
+	if aarch64-linux-gnu-nm -u "$src/bufbroker_heap.ko" | grep -wE 'class_create|__class_create'; then
+		echo "still creates its own dma_heap class"; return 1
+	fi
+	echo "ok: built against $kdir + CONFIG_DMABUF_HEAPS=y: registers through dma_heap_add"
+}
+if [ "$suite" = sid ]; then
+	step build-module-dmabuf-heaps heaps_build_proof
+fi
 
 # Guest suite on the board.
 if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
 	step initramfs tools/mk-guest-image.sh check "$suite" build/k/$suite/check.cpio.gz &&
 		step guest-suite tools/run-guest.sh -k "$kenv" -i "build/k/$suite/check.cpio.gz" \
-			-b build/board.dtb -l "$logs/guest-console.log" -o "$logs/guest-out" -t 600
+			-b build/board.dtb -l "$logs/guest-console.log" -o "$logs/guest-out" \
+			-t "$guest_timeout" -a "${BB_STRESS:+bb.stress=1}"
 	[ -f "$logs/guest-console.log" ] && cp "$logs/guest-console.log" "$logs/result-guest.log"
 fi
 

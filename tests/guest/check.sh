@@ -20,7 +20,8 @@ modprobe vivid n_devs=2 allocators=1,0 && run vivid_test $T/vivid_test --heap ca
 # bufbrokerd + libbufbroker on dbus-daemon --system; leaves the module loaded and idle.
 . /etc/bufbroker-guest/broker.sh
 
-run ioctl_fuzz $T/ioctl_fuzz --iterations 20000
+if [ "$STRESS" = 1 ]; then fuzz_iter=500000; else fuzz_iter=20000; fi
+run ioctl_fuzz $T/ioctl_fuzz --iterations $fuzz_iter --max-seconds 1800
 run heap_unload $T/heap_test --unload-test --module /lib/modules/bufbroker_heap.ko
 expect "kernel log free of WARN/BUG" kernel_log_clean
 exit $failed

@@ -3,6 +3,9 @@
 T=/opt/bufbroker/guest-tests
 B=/opt/bufbroker/bench
 failed=0
+# make stress boots with bb.stress=1: scenarios scale their loops with $STRESS (0 or 1).
+STRESS=0
+grep -q 'bb.stress=1' /proc/cmdline && STRESS=1
 
 # run NAME CMD...: run a test program; its ok/not ok lines go to the console.
 run() {
