@@ -2,13 +2,16 @@
 /*
  * heap_bench: allocation latency of the bufbroker heaps against the memset floor.
  *
- *   heap_bench [--heap NAME]... [--reps N] [--quick]
+ *   heap_bench [--heap NAME]... [--reps N] [--quick] [--csv FILE]
  *
  * For each heap (default: the primary name of every region) and each size from 4 KiB to
  * 32 MiB (--quick: 1, 4, 8, 16 MiB and 15 repetitions; sizes above the region are skipped): N x (DMA_HEAP_IOCTL_ALLOC + close),
  * median and p99; beside it N x memset of the same number of bytes into an already-mapped,
  * already-faulted buffer of that size (the floor), median and p99; and the ratio of the
  * medians. Every output line starts with "# " so the rig never mistakes it for a result.
+ * --csv FILE appends one row per heap and size (tools/bench.sh reads it):
+ *   heap,size_bytes,n,alloc_med_us,alloc_p99_us,memset_med_us,memset_p99_us
+ * (a header line is written when the file is empty).
  */
 #include "bbutil.h"
 
@@ -27,6 +30,7 @@ static const uint64_t full_sizes[] = { 4 * KiB, 16 * KiB, 64 * KiB, 256 * KiB, 1
 static const uint64_t quick_sizes[] = { 1 * MiB, 4 * MiB, 8 * MiB, 16 * MiB };
 static const uint64_t *sizes = full_sizes;
 static size_t n_sizes = sizeof(full_sizes) / sizeof(full_sizes[0]);
+static FILE *csv;
 
 struct dist {
 	double med_us, p99_us;
@@ -130,6 +134,11 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 		printf("# %-6s %12.1f %12.1f %12.1f %12.1f %8.2f %10.2f\n", sz, a.med_us, a.p99_us,
 		       f.med_us, f.p99_us, f.med_us > 0 ? a.med_us / f.med_us : 0.0,
 		       f.med_us > 0 ? (double)len / (f.med_us * 1e3) : 0.0);
+		if (csv) {
+			fprintf(csv, "%s,%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f\n", heap, len, n, a.med_us,
+				a.p99_us, f.med_us, f.p99_us);
+			fflush(csv);
+		}
 	}
 	free(ns);
 	close(hfd);
@@ -142,6 +151,7 @@ int main(int argc, char **argv)
 		{ "heap", required_argument, NULL, 'H' },
 		{ "reps", required_argument, NULL, 'r' },
 		{ "quick", no_argument, NULL, 'q' },
+		{ "csv", required_argument, NULL, 'c' },
 		{ 0 },
 	};
 	const char *heaps[16];
@@ -159,8 +169,19 @@ int main(int argc, char **argv)
 		case 'q':
 			quick = true;
 			break;
+		case 'c':
+			csv = fopen(optarg, "a");
+			if (!csv) {
+				fprintf(stderr, "heap_bench: %s: %s\n", optarg, strerror(errno));
+				return 2;
+			}
+			fseek(csv, 0, SEEK_END);
+			if (ftell(csv) == 0)
+				fprintf(csv, "heap,size_bytes,n,alloc_med_us,alloc_p99_us,memset_med_us,"
+					     "memset_p99_us\n");
+			break;
 		default:
-			fprintf(stderr, "usage: heap_bench [--heap NAME]... [--reps N] [--quick]\n");
+			fprintf(stderr, "usage: heap_bench [--heap NAME]... [--reps N] [--quick] [--csv FILE]\n");
 			return 2;
 		}
 	}

@@ -52,6 +52,6 @@ mkdir -p "$outdir"
 rc=0
 "$top/tools/run-guest.sh" -k "$kb/env" -i "$tmp/initrd.cpio.gz" -b "$top/build/board.dtb" \
 	-l "$outdir/console.log" -o "$outdir/guest" -t 900 || rc=$?
-grep -E '^(PIPELINE|CAMERA|REGION-CHECK|USAGE|PNG)' "$outdir/console.log" || true
+grep -E '^(PIPELINE|CAMERA|REGION-CHECK|STALE-TEST|USAGE|PNG)' "$outdir/console.log" || true
 echo "console: $outdir/console.log  files: $outdir/guest/"
 exit $rc

@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: MIT
+/*
+ * broker_bench: what bufbrokerd costs, measured against the alternatives in the same run.
+ * Dynamic, linked with libbufbroker (+ libsystemd for the plain D-Bus round trip). Root, with
+ * bufbrokerd running and a role that root may use (tests/guest/policy-bench.conf: role bench).
+ *
+ *   broker_bench latency --role R --heap H [--reps N] [--max-size BYTES] --out DIR
+ *       DIR/rtt.csv     op,n,med_us,p99_us,max_us: Properties.Get Version and Peer.Ping to the
+ *                       daemon (sd-bus, own connection) = one plain D-Bus method round trip
+ *       DIR/broker.csv  size_bytes,n,direct_med_us,direct_p99_us,broker_med_us,broker_p99_us:
+ *                       direct = DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/H + close;
+ *                       broker = bb_client_alloc(R) + bb_client_release (Allocate + Release);
+ *                       interleaved rep by rep so both see the same noise
+ *       DIR/share.csv   op,n,med_us,p99_us,max_us: Share(role:R) on one connection + Import on a
+ *                       second connection (the token's round trip), 64 KiB buffer
+ *   broker_bench scale --role R --clients N [--ops M] [--size BYTES] --out FILE
+ *       N processes, one connection each, start together (pipe barrier), M x (Allocate +
+ *       Release) each. Appends clients,ops,failures,wall_s,ops_per_s,p50_us,p99_us,max_us.
+ *   broker_bench rss --role R --daemon-pid PID [--count K] [--size BYTES] --out FILE
+ *       The daemon's VmRSS idle (client connected) and with K live buffers (the client closes
+ *       its own fds; the daemon keeps its own). Appends
+ *       count,size_bytes,failures,rss_idle_kb,rss_live_kb,hwm_kb,per_buffer_bytes,daemon_fds.
+ * Progress and figures on stdout as "# " lines.
+ */
+#include "bbutil.h"
+
+#include <bufbroker/bufbroker.h>
+#include <systemd/sd-bus.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define DEST "org.bufbroker.Broker1"
+#define PATH "/org/bufbroker/Broker1"
+
+struct dist {
+	double med, p99, max;
+	int n;
+};
+
+static struct dist summarize(uint64_t *ns, int n)
+{
+	struct dist d = { 0, 0, 0, n };
+	if (n <= 0)
+		return d;
+	qsort(ns, (size_t)n, sizeof(*ns), bb_cmp_u64);
+	int i99 = (n * 99 + 99) / 100 - 1;
+	if (i99 >= n)
+		i99 = n - 1;
+	if (i99 < 0)
+		i99 = 0;
+	d.med = (n % 2 ? (double)ns[n / 2] : (ns[n / 2 - 1] + ns[n / 2]) / 2.0) / 1e3;
+	d.p99 = (double)ns[i99] / 1e3;
+	d.max = (double)ns[n - 1] / 1e3;
+	return d;
+}
+
+static const char *role = "bench", *heap = "camera", *out;
+static int reps = 50, clients = 1, ops = 0, count = 1000;
+static uint64_t max_size = 32 * MiB, buf_size = 64 * KiB;
+static pid_t daemon_pid;
+
+static FILE *open_csv(const char *path, const char *header)
+{
+	FILE *f = fopen(path, "a");
+	if (!f) {
+		printf("# %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	fseek(f, 0, SEEK_END);
+	if (ftell(f) == 0)
+		fprintf(f, "%s\n", header);
+	return f;
+}
+
+static FILE *open_in_dir(const char *name, const char *header)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", out, name);
+	return open_csv(p, header);
+}
+
+static int connect_or_die(struct bb_client **c)
+{
+	int r = bb_client_connect(c, 0);
+	if (r < 0) {
+		printf("# connect: %s\n", strerror(-r));
+		exit(1);
+	}
+	return 0;
+}
+
+static int dbus_get_version(sd_bus *bus)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	uint32_t v = 0;
+	int r = sd_bus_get_property_trivial(bus, DEST, PATH, DEST, "Version", &e, 'u', &v);
+	sd_bus_error_free(&e);
+	return r < 0 ? r : (int)v;
+}
+
+static int dbus_ping(sd_bus *bus)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	int r = sd_bus_call_method(bus, DEST, PATH, "org.freedesktop.DBus.Peer", "Ping", &e, &reply,
+				   "");
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	return r;
+}
+
+static void rtt_row(FILE *f, const char *op, uint64_t *ns, int n)
+{
+	struct dist d = summarize(ns, n);
+	fprintf(f, "%s,%d,%.1f,%.1f,%.1f\n", op, d.n, d.med, d.p99, d.max);
+	printf("# %-24s n=%d med %.1f us p99 %.1f us max %.1f us\n", op, d.n, d.med, d.p99, d.max);
+}
+
+static int cmd_latency(void)
+{
+	static const uint64_t sizes[] = { 4 * KiB,  64 * KiB, 256 * KiB, 1 * MiB,
+					  4 * MiB, 8 * MiB,  16 * MiB,  32 * MiB };
+	uint64_t *a = calloc((size_t)reps * 4, sizeof(*a)), *b = calloc((size_t)reps * 4, sizeof(*b));
+	struct bb_client *c, *c2;
+	sd_bus *bus = NULL;
+	int rc = 0;
+
+	if (!a || !b)
+		return 1;
+	connect_or_die(&c);
+	connect_or_die(&c2);
+	if (sd_bus_open_system(&bus) < 0) {
+		printf("# sd_bus_open_system failed\n");
+		return 1;
+	}
+
+	/* One plain D-Bus method round trip to the daemon. */
+	FILE *rtt = open_in_dir("rtt.csv", "op,n,med_us,p99_us,max_us");
+	for (int i = 0; i < 5; i++)
+		dbus_get_version(bus);
+	int n = 0;
+	for (int i = 0; i < reps * 4; i++) {
+		uint64_t t0 = bb_now_ns();
+		int r = dbus_get_version(bus);
+		uint64_t t1 = bb_now_ns();
+		if (r != 1) {
+			printf("# Get Version: %d\n", r);
+			rc = 1;
+			continue;
+		}
+		a[n++] = t1 - t0;
+	}
+	rtt_row(rtt, "dbus_get_version", a, n);
+	n = 0;
+	for (int i = 0; i < reps * 4; i++) {
+		uint64_t t0 = bb_now_ns();
+		int r = dbus_ping(bus);
+		uint64_t t1 = bb_now_ns();
+		if (r < 0) {
+			printf("# Ping: %s\n", strerror(-r));
+			rc = 1;
+			continue;
+		}
+		a[n++] = t1 - t0;
+	}
+	rtt_row(rtt, "dbus_ping", a, n);
+	fclose(rtt);
+
+	/* Broker vs direct, per size, interleaved. */
+	FILE *bf = open_in_dir("broker.csv", "size_bytes,n,direct_med_us,direct_p99_us,broker_med_us,"
+					     "broker_p99_us");
+	int hfd = bb_heap_open(heap);
+	if (hfd < 0) {
+		printf("# open heap %s: %s\n", heap, strerror(errno));
+		return 1;
+	}
+	printf("# broker (role %s) vs direct (heap %s), %d reps: size direct_med direct_p99 "
+	       "broker_med broker_p99 ratio\n", role, heap, reps);
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		uint64_t len = sizes[s];
+		if (len > max_size)
+			continue;
+		int na = 0, nb = 0;
+		for (int i = -2; i < reps; i++) { /* two warm-up rounds */
+			uint64_t t0 = bb_now_ns();
+			int fd = bb_heap_alloc(hfd, len);
+			if (fd >= 0)
+				close(fd);
+			uint64_t t1 = bb_now_ns();
+			if (fd < 0) {
+				printf("# direct %" PRIu64 ": %s\n", len, strerror(-fd));
+				rc = 1;
+			} else if (i >= 0) {
+				a[na++] = t1 - t0;
+			}
+			struct bb_buffer *buf = NULL;
+			t0 = bb_now_ns();
+			int r = bb_client_alloc(c, role, len, NULL, &buf);
+			int r2 = r < 0 ? 0 : bb_client_release(c, buf);
+			t1 = bb_now_ns();
+			if (r < 0 || r2 < 0) {
+				printf("# broker %" PRIu64 ": %s %s\n", len, strerror(-(r < 0 ? r : r2)),
+				       bb_client_last_error_message(c));
+				rc = 1;
+			} else if (i >= 0) {
+				b[nb++] = t1 - t0;
+			}
+		}
+		struct dist d = summarize(a, na), br = summarize(b, nb);
+		fprintf(bf, "%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f\n", len, nb < na ? nb : na, d.med, d.p99,
+			br.med, br.p99);
+		fflush(bf);
+		printf("# %10" PRIu64 " %10.1f %10.1f %10.1f %10.1f %6.2f\n", len, d.med, d.p99, br.med,
+		       br.p99, d.med > 0 ? br.med / d.med : 0.0);
+	}
+	fclose(bf);
+	close(hfd);
+
+	/* Share + Import (64 KiB buffer) against one round trip. */
+	FILE *sf = open_in_dir("share.csv", "op,n,med_us,p99_us,max_us");
+	struct bb_buffer *owner = NULL;
+	int r = bb_client_alloc(c, role, 64 * KiB, NULL, &owner);
+	if (r < 0) {
+		printf("# share: alloc: %s\n", bb_client_last_error_message(c));
+		return 1;
+	}
+	char target[64];
+	snprintf(target, sizeof(target), "role:%s", role);
+	n = 0;
+	int ns = 0;
+	for (int i = -2; i < reps * 2; i++) {
+		char tok[BB_TOKEN_MAX];
+		struct bb_buffer *imp = NULL;
+		uint64_t t0 = bb_now_ns();
+		r = bb_client_share(c, bb_buffer_get_id(owner), target, tok, sizeof(tok));
+		uint64_t t1 = bb_now_ns();
+		int r2 = r < 0 ? r : bb_client_import(c2, tok, &imp);
+		uint64_t t2 = bb_now_ns();
+		if (r < 0 || r2 < 0) {
+			printf("# share/import: %s / %s\n", bb_client_last_error_message(c),
+			       bb_client_last_error_message(c2));
+			rc = 1;
+			continue;
+		}
+		bb_client_release(c2, imp);
+		if (i >= 0) {
+			a[n++] = t2 - t0;
+			b[ns++] = t1 - t0;
+		}
+	}
+	rtt_row(sf, "share_import", a, n);
+	rtt_row(sf, "share_only", b, ns);
+	fclose(sf);
+	bb_client_release(c, owner);
+	bb_client_free(c);
+	bb_client_free(c2);
+	sd_bus_unref(bus);
+	free(a);
+	free(b);
+	return rc;
+}
+
+/* ---- scale ------------------------------------------------------------------------------- */
+
+struct child_hdr {
+	uint64_t t_start, t_end;
+	int n, failures;
+};
+
+static void scale_child(int idx, int ready_w, int start_r)
+{
+	struct bb_client *c;
+	char path[64];
+	snprintf(path, sizeof(path), "/tmp/bb-scale.%d", idx);
+	FILE *f = fopen(path, "w");
+	uint64_t *ns = calloc((size_t)ops, sizeof(*ns));
+	struct child_hdr h = { 0, 0, 0, 0 };
+	if (!f || !ns)
+		_exit(2);
+	if (bb_client_connect(&c, 0) < 0)
+		_exit(3);
+	/* Warm-up: the daemon registers the client on first contact. */
+	struct bb_buffer *buf = NULL;
+	if (bb_client_alloc(c, role, buf_size, NULL, &buf) == 0)
+		bb_client_release(c, buf);
+	char x = 'r';
+	if (write(ready_w, &x, 1) != 1)
+		_exit(4);
+	close(ready_w);
+	if (read(start_r, &x, 1) < 0) /* EOF when the parent closes: start */
+		_exit(5);
+	h.t_start = bb_now_ns();
+	for (int i = 0; i < ops; i++) {
+		buf = NULL;
+		uint64_t t0 = bb_now_ns();
+		int r = bb_client_alloc(c, role, buf_size, NULL, &buf);
+		int r2 = r < 0 ? 0 : bb_client_release(c, buf);
+		uint64_t t1 = bb_now_ns();
+		if (r < 0 || r2 < 0) {
+			h.failures++;
+			if (h.failures <= 3)
+				printf("# client %d op %d: %s: %s\n", idx, i, bb_strerror(r < 0 ? r : r2),
+				       bb_client_last_error_message(c));
+			continue;
+		}
+		ns[h.n++] = t1 - t0;
+	}
+	h.t_end = bb_now_ns();
+	fwrite(&h, sizeof(h), 1, f);
+	fwrite(ns, sizeof(*ns), (size_t)h.n, f);
+	fclose(f);
+	bb_client_free(c);
+	_exit(0);
+}
+
+static int cmd_scale(void)
+{
+	int ready[2], start[2];
+	if (!ops)
+		ops = clients >= 16 ? 20 : (clients >= 4 ? 40 : 100);
+	if (pipe(ready) < 0 || pipe(start) < 0)
+		return 1;
+	pid_t *pids = calloc((size_t)clients, sizeof(*pids));
+	for (int i = 0; i < clients; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			printf("# fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pids[i] == 0) {
+			close(ready[0]);
+			close(start[1]);
+			scale_child(i, ready[1], start[0]);
+		}
+	}
+	close(ready[1]);
+	close(start[0]);
+	int got = 0;
+	char x;
+	while (got < clients && read(ready[0], &x, 1) == 1)
+		got++;
+	close(start[1]); /* go */
+	int failures = 0, total = 0, crashed = 0;
+	for (int i = 0; i < clients; i++) {
+		int st;
+		waitpid(pids[i], &st, 0);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			crashed++;
+	}
+	uint64_t *all = calloc((size_t)clients * (size_t)ops, sizeof(*all));
+	uint64_t t_start = UINT64_MAX, t_end = 0;
+	for (int i = 0; i < clients; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/tmp/bb-scale.%d", i);
+		FILE *f = fopen(path, "r");
+		struct child_hdr h;
+		if (!f || fread(&h, sizeof(h), 1, f) != 1) {
+			failures += ops;
+			if (f)
+				fclose(f);
+			continue;
+		}
+		if (h.n > ops)
+			h.n = ops;
+		total += (int)fread(all + total, sizeof(*all), (size_t)h.n, f);
+		failures += h.failures;
+		if (h.t_start < t_start)
+			t_start = h.t_start;
+		if (h.t_end > t_end)
+			t_end = h.t_end;
+		fclose(f);
+		unlink(path);
+	}
+	double wall = t_end > t_start ? (double)(t_end - t_start) / 1e9 : 0;
+	struct dist d = summarize(all, total);
+	FILE *f = open_csv(out, "clients,ops,failures,wall_s,ops_per_s,p50_us,p99_us,max_us");
+	fprintf(f, "%d,%d,%d,%.3f,%.1f,%.1f,%.1f,%.1f\n", clients, total, failures + crashed, wall,
+		wall > 0 ? total / wall : 0, d.med, d.p99, d.max);
+	fclose(f);
+	printf("# scale clients=%d ops=%d failures=%d crashed=%d wall=%.2f s %.1f ops/s p50 %.1f us "
+	       "p99 %.1f us max %.1f us\n", clients, total, failures, crashed, wall,
+	       wall > 0 ? total / wall : 0, d.med, d.p99, d.max);
+	free(all);
+	free(pids);
+	return failures || crashed;
+}
+
+/* ---- rss --------------------------------------------------------------------------------- */
+
+static long status_kb(const char *key)
+{
+	char p[64], buf[4096];
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)daemon_pid);
+	if (bb_read_file(p, buf, sizeof(buf)) < 0)
+		return -1;
+	char *s = strstr(buf, key);
+	return s ? strtol(s + strlen(key) + 1, NULL, 10) : -1;
+}
+
+static int daemon_fds(void)
+{
+	char p[64];
+	snprintf(p, sizeof(p), "/proc/%d/fd", (int)daemon_pid);
+	DIR *d = opendir(p);
+	int n = 0;
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2;
+}
+
+static int cmd_rss(void)
+{
+	struct bb_client *c;
+	connect_or_die(&c);
+	struct bb_buffer *buf = NULL;
+	if (bb_client_alloc(c, role, buf_size, NULL, &buf) == 0)
+		bb_client_release(c, buf);
+	usleep(200000);
+	long idle = status_kb("VmRSS:");
+	int fds_idle = daemon_fds();
+	int failures = 0, first_err = 0;
+	uint64_t t0 = bb_now_ns();
+	for (int i = 0; i < count; i++) {
+		buf = NULL;
+		int r = bb_client_alloc(c, role, buf_size, NULL, &buf);
+		if (r < 0) {
+			if (!failures++) {
+				first_err = i;
+				printf("# rss: buffer %d: %s: %s\n", i, bb_strerror(r),
+				       bb_client_last_error_message(c));
+			}
+			continue;
+		}
+		bb_buffer_free(buf); /* our fd only; the daemon keeps the buffer */
+	}
+	double secs = (double)(bb_now_ns() - t0) / 1e9;
+	usleep(200000);
+	long live = status_kb("VmRSS:"), hwm = status_kb("VmHWM:");
+	int fds = daemon_fds();
+	int held = count - failures;
+	double per = held > 0 ? (double)(live - idle) * 1024.0 / held : 0;
+	FILE *f = open_csv(out, "count,size_bytes,failures,rss_idle_kb,rss_live_kb,hwm_kb,"
+				"per_buffer_bytes,daemon_fds_idle,daemon_fds_live,alloc_s");
+	fprintf(f, "%d,%" PRIu64 ",%d,%ld,%ld,%ld,%.0f,%d,%d,%.2f\n", count, buf_size, failures, idle,
+		live, hwm, per, fds_idle, fds, secs);
+	fclose(f);
+	printf("# rss: %d buffers of %" PRIu64 " (failures %d, first at %d): VmRSS idle %ld kB, live "
+	       "%ld kB, HWM %ld kB, %.0f bytes/buffer, daemon fds %d -> %d, %.2f s\n", held, buf_size,
+	       failures, failures ? first_err : -1, idle, live, hwm, per, fds_idle, fds, secs);
+	bb_client_free(c); /* disconnect: the daemon drops them all */
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "role", required_argument, NULL, 'R' },   { "heap", required_argument, NULL, 'H' },
+		{ "reps", required_argument, NULL, 'r' },   { "max-size", required_argument, NULL, 'm' },
+		{ "out", required_argument, NULL, 'o' },    { "clients", required_argument, NULL, 'c' },
+		{ "ops", required_argument, NULL, 'n' },    { "size", required_argument, NULL, 's' },
+		{ "daemon-pid", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'k' },
+		{ 0 },
+	};
+	int o;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2) {
+		fprintf(stderr, "usage: broker_bench latency|scale|rss [options] (see the source)\n");
+		return 2;
+	}
+	const char *cmd = argv[1];
+	optind = 2;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'R': role = optarg; break;
+		case 'H': heap = optarg; break;
+		case 'r': reps = atoi(optarg); break;
+		case 'm': max_size = strtoull(optarg, NULL, 0); break;
+		case 'o': out = optarg; break;
+		case 'c': clients = atoi(optarg); break;
+		case 'n': ops = atoi(optarg); break;
+		case 's': buf_size = strtoull(optarg, NULL, 0); break;
+		case 'p': daemon_pid = (pid_t)atoi(optarg); break;
+		case 'k': count = atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (!out || reps < 1 || clients < 1) {
+		fprintf(stderr, "broker_bench: --out is required\n");
+		return 2;
+	}
+	/* 1,000 live buffers: the client closes its fds, but allow for more anyway. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (!strcmp(cmd, "latency"))
+		return cmd_latency();
+	if (!strcmp(cmd, "scale"))
+		return cmd_scale();
+	if (!strcmp(cmd, "rss"))
+		return cmd_rss();
+	fprintf(stderr, "broker_bench: unknown command %s\n", cmd);
+	return 2;
+}
