@@ -20,6 +20,10 @@
  *       The daemon's VmRSS idle (client connected) and with K live buffers (the client closes
  *       its own fds; the daemon keeps its own). Appends
  *       count,size_bytes,failures,rss_idle_kb,rss_live_kb,hwm_kb,per_buffer_bytes,daemon_fds.
+ *   broker_bench hold --role R [--reps N] [--rounds K] [--size BYTES] [--phase NAME] --out FILE
+ *       K rounds of: up to N Allocate calls, buffers kept, each timed; then all released.
+ *       Appends phase,role,size_bytes,n,failures,med_us,p99_us,max_us (tests/guest/bench.sh:
+ *       idle and under pressure, for a role with `reserve =` and one without).
  * Progress and figures on stdout as "# " lines.
  */
 #include "bbutil.h"
@@ -138,7 +142,6 @@ static int cmd_latency(void)
 	if (!a || !b)
 		return 1;
 	connect_or_die(&c);
-	connect_or_die(&c2);
 	if (sd_bus_open_system(&bus) < 0) {
 		printf("# sd_bus_open_system failed\n");
 		return 1;
@@ -224,9 +227,62 @@ static int cmd_latency(void)
 		       br.p99, d.med > 0 ? br.med / d.med : 0.0);
 	}
 	fclose(bf);
+
+	/* Where the broker's time goes, 4 KiB: each call alone. */
+	FILE *sp = open_in_dir("split.csv", "op,n,med_us,p99_us,max_us");
+	uint64_t *t_dir = calloc((size_t)reps, sizeof(uint64_t)), *t_alloc = calloc((size_t)reps, sizeof(uint64_t)),
+		 *t_rel = calloc((size_t)reps, sizeof(uint64_t)), *t_list = calloc((size_t)reps, sizeof(uint64_t)),
+		 *t_get = calloc((size_t)reps, sizeof(uint64_t));
+	int nsp = 0;
+	for (int i = 0; i < reps && t_dir && t_alloc && t_rel && t_list && t_get; i++) {
+		struct bb_buffer *buf = NULL;
+		struct bb_buffer_info *li = NULL;
+		size_t nli = 0;
+		uint64_t t0 = bb_now_ns();
+		int fd = bb_heap_alloc(hfd, 4 * KiB);
+		uint64_t t1 = bb_now_ns();
+		if (fd >= 0)
+			close(fd);
+		uint64_t t2 = bb_now_ns();
+		int r = bb_client_alloc(c, role, 4 * KiB, NULL, &buf);
+		uint64_t t3 = bb_now_ns();
+		int r2 = r < 0 ? r : bb_client_release(c, buf);
+		uint64_t t4 = bb_now_ns();
+		int r3 = bb_client_list_buffers(c, &li, &nli);
+		uint64_t t5 = bb_now_ns();
+		bb_buffer_info_free(li, nli);
+		int r4 = dbus_get_version(bus);
+		uint64_t t6 = bb_now_ns();
+		if (fd < 0 || r < 0 || r2 < 0 || r3 < 0 || r4 != 1)
+			continue;
+		t_dir[nsp] = t1 - t0;
+		t_alloc[nsp] = t3 - t2;
+		t_rel[nsp] = t4 - t3;
+		t_list[nsp] = t5 - t4;
+		t_get[nsp++] = t6 - t5;
+	}
+	rtt_row(sp, "direct ioctl alloc (no close)", t_dir, nsp);
+	rtt_row(sp, "Allocate (bb_client_alloc)", t_alloc, nsp);
+	rtt_row(sp, "Release (bb_client_release)", t_rel, nsp);
+	rtt_row(sp, "List (bb_client_list_buffers)", t_list, nsp);
+	rtt_row(sp, "Properties.Get Version (sd-bus)", t_get, nsp);
+	fclose(sp);
+	free(t_dir);
+	free(t_alloc);
+	free(t_rel);
+	free(t_list);
+	free(t_get);
 	close(hfd);
 
-	/* Share + Import (64 KiB buffer) against one round trip. */
+	/* Share + Import (64 KiB buffer) against one round trip. The importer connects now: an
+	 * idle, never-used connection is dropped by dbus-daemon (auth_timeout). */
+	connect_or_die(&c2);
+	{
+		struct bb_buffer_info *li = NULL;
+		size_t nli = 0;
+		if (bb_client_list_buffers(c2, &li, &nli) == 0)
+			bb_buffer_info_free(li, nli);
+	}
 	FILE *sf = open_in_dir("share.csv", "op,n,med_us,p99_us,max_us");
 	struct bb_buffer *owner = NULL;
 	int r = bb_client_alloc(c, role, 64 * KiB, NULL, &owner);
@@ -250,6 +306,8 @@ static int cmd_latency(void)
 			printf("# share/import: %s / %s\n", bb_client_last_error_message(c),
 			       bb_client_last_error_message(c2));
 			rc = 1;
+			if (rc && i > 4 && !n)
+				break; /* broken: do not pile up tokens */
 			continue;
 		}
 		bb_client_release(c2, imp);
@@ -395,16 +453,75 @@ static int cmd_scale(void)
 	return failures || crashed;
 }
 
+/* ---- hold: allocations under pressure, with and without a reservation ---------------------- */
+
+static const char *phase = "idle";
+static int rounds = 1;
+
+static int cmd_hold(void)
+{
+	struct bb_client *c;
+	connect_or_die(&c);
+	struct bb_buffer **held = calloc((size_t)reps, sizeof(*held));
+	uint64_t *ns = calloc((size_t)(reps * rounds), sizeof(*ns));
+	int n = 0, failures = 0;
+	if (!held || !ns)
+		return 1;
+	for (int k = 0; k < rounds; k++) {
+		int h = 0;
+		for (int i = 0; i < reps; i++) {
+			uint64_t t0 = bb_now_ns();
+			int r = bb_client_alloc(c, role, buf_size, NULL, &held[h]);
+			uint64_t t1 = bb_now_ns();
+			if (r < 0) {
+				failures++;
+				printf("# hold %s round %d alloc #%d: %s: %s (stopping the round)\n", role, k, i,
+				       bb_strerror(r), bb_client_last_error_message(c));
+				break;
+			}
+			h++;
+			ns[n++] = t1 - t0;
+		}
+		for (int i = 0; i < h; i++)
+			bb_client_release(c, held[i]);
+	}
+	struct dist d = summarize(ns, n);
+	FILE *f = open_csv(out, "phase,role,size_bytes,n,failures,med_us,p99_us,max_us");
+	fprintf(f, "%s,%s,%" PRIu64 ",%d,%d,%.1f,%.1f,%.1f\n", phase, role, buf_size, n, failures, d.med,
+		d.p99, d.max);
+	fclose(f);
+	printf("# hold %-9s role %s %" PRIu64 " bytes x %d, %d rounds: n=%d failures=%d med %.1f us p99 "
+	       "%.1f us max %.1f us\n", phase, role, buf_size, reps, rounds, n, failures, d.med, d.p99,
+	       d.max);
+	bb_client_free(c);
+	free(held);
+	free(ns);
+	return 0;
+}
+
 /* ---- rss --------------------------------------------------------------------------------- */
 
-static long status_kb(const char *key)
+/* VmRSS in /proc/PID/status lags (per-thread counters synced every 64 faults); smaps_rollup
+ * walks the page tables: exact. */
+static long status_kb_in(const char *file, const char *key)
 {
 	char p[64], buf[4096];
-	snprintf(p, sizeof(p), "/proc/%d/status", (int)daemon_pid);
+	snprintf(p, sizeof(p), "/proc/%d/%s", (int)daemon_pid, file);
 	if (bb_read_file(p, buf, sizeof(buf)) < 0)
 		return -1;
 	char *s = strstr(buf, key);
 	return s ? strtol(s + strlen(key) + 1, NULL, 10) : -1;
+}
+
+static long status_kb(const char *key)
+{
+	return status_kb_in("status", key);
+}
+
+static long rss_exact_kb(void)
+{
+	long v = status_kb_in("smaps_rollup", "\nRss:");
+	return v >= 0 ? v : status_kb("VmRSS:");
 }
 
 static int daemon_fds(void)
@@ -429,7 +546,7 @@ static int cmd_rss(void)
 	if (bb_client_alloc(c, role, buf_size, NULL, &buf) == 0)
 		bb_client_release(c, buf);
 	usleep(200000);
-	long idle = status_kb("VmRSS:");
+	long idle = rss_exact_kb();
 	int fds_idle = daemon_fds();
 	int failures = 0, first_err = 0;
 	uint64_t t0 = bb_now_ns();
@@ -448,7 +565,7 @@ static int cmd_rss(void)
 	}
 	double secs = (double)(bb_now_ns() - t0) / 1e9;
 	usleep(200000);
-	long live = status_kb("VmRSS:"), hwm = status_kb("VmHWM:");
+	long live = rss_exact_kb(), hwm = status_kb("VmHWM:");
 	int fds = daemon_fds();
 	int held = count - failures;
 	double per = held > 0 ? (double)(live - idle) * 1024.0 / held : 0;
@@ -457,7 +574,7 @@ static int cmd_rss(void)
 	fprintf(f, "%d,%" PRIu64 ",%d,%ld,%ld,%ld,%.0f,%d,%d,%.2f\n", count, buf_size, failures, idle,
 		live, hwm, per, fds_idle, fds, secs);
 	fclose(f);
-	printf("# rss: %d buffers of %" PRIu64 " (failures %d, first at %d): VmRSS idle %ld kB, live "
+	printf("# rss: %d buffers of %" PRIu64 " (failures %d, first at %d): Rss idle %ld kB, live "
 	       "%ld kB, HWM %ld kB, %.0f bytes/buffer, daemon fds %d -> %d, %.2f s\n", held, buf_size,
 	       failures, failures ? first_err : -1, idle, live, hwm, per, fds_idle, fds, secs);
 	bb_client_free(c); /* disconnect: the daemon drops them all */
@@ -472,12 +589,13 @@ int main(int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },    { "clients", required_argument, NULL, 'c' },
 		{ "ops", required_argument, NULL, 'n' },    { "size", required_argument, NULL, 's' },
 		{ "daemon-pid", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'k' },
+		{ "phase", required_argument, NULL, 'P' }, { "rounds", required_argument, NULL, 'N' },
 		{ 0 },
 	};
 	int o;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
-		fprintf(stderr, "usage: broker_bench latency|scale|rss [options] (see the source)\n");
+		fprintf(stderr, "usage: broker_bench latency|scale|rss|hold [options] (see the source)\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -494,6 +612,8 @@ int main(int argc, char **argv)
 		case 's': buf_size = strtoull(optarg, NULL, 0); break;
 		case 'p': daemon_pid = (pid_t)atoi(optarg); break;
 		case 'k': count = atoi(optarg); break;
+		case 'P': phase = optarg; break;
+		case 'N': rounds = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -513,6 +633,8 @@ int main(int argc, char **argv)
 		return cmd_scale();
 	if (!strcmp(cmd, "rss"))
 		return cmd_rss();
+	if (!strcmp(cmd, "hold"))
+		return cmd_hold();
 	fprintf(stderr, "broker_bench: unknown command %s\n", cmd);
 	return 2;
 }

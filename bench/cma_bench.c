@@ -2,18 +2,15 @@
 /*
  * cma_bench: a CMA region under pressure, and fragmentation churn (static, root).
  *
- *   cma_bench pressure --heap H [--size BYTES] [--reps N] --fill-dir DIR [--headroom-mb M] --out DIR
- *       1. idle: N x DMA_HEAP_IOCTL_ALLOC of SIZE (the ioctl timed; close untimed)
- *       2. fill: 4 MiB files in DIR (a tmpfs: shmem pages are movable and cannot be dropped, only
- *          migrated) until MemFree < M MiB. Once normal memory runs short the page allocator
- *          serves movable requests from CMA pageblocks (CmaFree > free/2), so the regions fill
- *          with page-cache pages: CmaFree before/after is printed as proof.
- *       3. pressure: N x (timed alloc, close, then delete the oldest file and write a new one so
- *          the freed range fills up again). /proc/vmstat pgmigrate_success per allocation shows
- *          that CMA had to migrate.
- *       The fill stays in DIR (for churn); the caller removes it.
- *       DIR/pressure.csv  phase,size_bytes,n,failures,med_us,p99_us,max_us,migrated_pages_med
- *       DIR/fill.csv      memfree_kb_before,cmafree_kb_before,memfree_kb_after,cmafree_kb_after,fill_mb
+ *   cma_bench fill --fill-dir DIR [--headroom-mb M] --out DIR
+ *       Fill the CMA regions with page-cache pages (4 MiB files in DIR, a tmpfs: shmem pages are
+ *       movable and cannot be dropped, only migrated) and leave M MiB of normal memory free (see
+ *       cmd_fill). The files stay; the caller removes them. DIR/fill.csv
+ *       memfree_kb_before,cmafree_kb_before,memfree_kb_after,cmafree_kb_after,fill_mb
+ *   cma_bench hold --heap H [--size BYTES] [--reps N] [--phase NAME] --out DIR
+ *       Up to N allocations of SIZE, kept (each needs a fresh range of the region), each timed,
+ *       with /proc/vmstat pgmigrate_success per allocation; then all freed. Appends to
+ *       DIR/pressure.csv phase,heap,size_bytes,n,failures,med_us,p99_us,max_us,migrated_pages_med
  *   cma_bench churn --heap H [--ops N] [--seed S] --out DIR
  *       A random mix of allocations (64 KiB .. 8 MiB) and frees, then the largest buffer that can
  *       still be allocated (binary search, 4 KiB steps) against the region's free bytes.
@@ -37,6 +34,7 @@ static const char *heap = "camera", *out, *fill_dir;
 static uint64_t size = 4 * MiB;
 static int reps = 30, ops = 300, headroom_mb = 48;
 static unsigned int seed = 42;
+static const char *phase = "idle";
 
 #define CHUNK (4 * MiB)
 
@@ -127,11 +125,64 @@ static void drop_oldest(void)
 	unlink(p);
 }
 
-/* N timed allocations; refill=1 re-occupies the freed range after each. */
-static void run_phase(FILE *f, const char *phase, int hfd, int refill)
+/* The fill. Movable allocations are served from CMA pageblocks only once the zone's free CMA
+ * pages exceed half its free pages, so a plain fill would leave normal and CMA memory equally
+ * free - and kernel (unmovable) allocations starve before the regions are full. Instead:
+ * 1. ballast files until normal free memory is down to the CMA free memory (mostly normal pages);
+ * 2. fill files until CmaFree < 16 MiB (half of them land in CMA pageblocks);
+ * 3. delete the oldest ballast until MemFree - CmaFree >= headroom: normal memory comes back, the
+ *    regions stay full of page-cache pages, and migration has somewhere to go. */
+static long normal_free_kb(void)
 {
+	return meminfo_kb("MemFree") - meminfo_kb("CmaFree");
+}
+
+static int cmd_fill(void)
+{
+	if (!fill_dir)
+		return 2;
+	chunk_buf = malloc(CHUNK);
+	if (!chunk_buf)
+		return 1;
+	memset(chunk_buf, 0x5a, CHUNK);
+	mkdir(fill_dir, 0700);
+	long mf0 = meminfo_kb("MemFree"), cf0 = meminfo_kb("CmaFree");
+	uint64_t t0 = bb_now_ns();
+	int r = 0;
+	while (r == 0 && normal_free_kb() > meminfo_kb("CmaFree") + 8 * 1024)
+		r = write_chunk();
+	int ballast = n_files;
+	while (r == 0 && meminfo_kb("CmaFree") > 16 * 1024 && normal_free_kb() > 24 * 1024)
+		r = write_chunk();
+	long cf_full = meminfo_kb("CmaFree");
+	while (first_file < ballast && normal_free_kb() < headroom_mb * 1024L)
+		drop_oldest();
+	long mf1 = meminfo_kb("MemFree"), cf1 = meminfo_kb("CmaFree");
+	printf("# fill: %d MiB of tmpfs (%d MiB ballast written, %d MiB of it deleted) in %.1f s; MemFree "
+	       "%ld -> %ld kB, CmaFree %ld -> %ld kB (lowest %ld kB)%s\n",
+	       (n_files - first_file) * 4, ballast * 4, first_file * 4,
+	       (double)(bb_now_ns() - t0) / 1e9, mf0, mf1, cf0, cf1, cf_full, r ? " (write failed)" : "");
+	FILE *ff = open_out("fill.csv", "memfree_kb_before,cmafree_kb_before,memfree_kb_after,"
+					"cmafree_kb_after,fill_mb");
+	fprintf(ff, "%ld,%ld,%ld,%ld,%d\n", mf0, cf0, mf1, cf1, (n_files - first_file) * 4);
+	fclose(ff);
+	return 0;
+}
+
+/* Allocate SIZE buffers and keep them, up to --reps or the first failure, each allocation timed:
+ * each one needs a range of the region nobody has allocated yet, so under the fill each one
+ * must migrate. Then free them all. */
+static int cmd_hold(void)
+{
+	int hfd = bb_heap_open(heap);
+	if (hfd < 0) {
+		printf("# hold: open %s: %s\n", heap, strerror(errno));
+		return 1;
+	}
 	uint64_t *ns = calloc((size_t)reps, sizeof(*ns)), *mig = calloc((size_t)reps, sizeof(*mig));
+	int *fds = calloc((size_t)reps, sizeof(*fds));
 	int n = 0, failures = 0;
+	long long mg0 = vmstat("pgmigrate_success"), mgf0 = vmstat("pgmigrate_fail");
 	for (int i = 0; i < reps; i++) {
 		long long m0 = vmstat("pgmigrate_success");
 		uint64_t t0 = bb_now_ns();
@@ -139,69 +190,30 @@ static void run_phase(FILE *f, const char *phase, int hfd, int refill)
 		uint64_t t1 = bb_now_ns();
 		long long m1 = vmstat("pgmigrate_success");
 		if (fd < 0) {
-			if (failures++ < 3)
-				printf("# %s: alloc #%d of %" PRIu64 ": %s\n", phase, i, size, strerror(-fd));
-		} else {
-			close(fd);
-			mig[n] = (uint64_t)(m1 - m0) * 1000; /* summarize() divides by 1e3 */
-			ns[n++] = t1 - t0;
-		}
-		if (refill) {
-			drop_oldest();
-			if (write_chunk() < 0)
-				printf("# %s: refill failed\n", phase);
-		}
-	}
-	struct dist d = summarize(ns, n), m = summarize(mig, n);
-	fprintf(f, "%s,%" PRIu64 ",%d,%d,%.1f,%.1f,%.1f,%.0f\n", phase, size, n, failures, d.med, d.p99,
-		d.max, m.med);
-	fflush(f);
-	printf("# %-9s %" PRIu64 " bytes n=%d failures=%d med %.1f us p99 %.1f us max %.1f us, "
-	       "pages migrated per alloc: median %.0f, max %.0f\n", phase, size, n, failures, d.med,
-	       d.p99, d.max, m.med, m.max);
-	free(ns);
-	free(mig);
-}
-
-static int cmd_pressure(void)
-{
-	int hfd = bb_heap_open(heap);
-	if (hfd < 0 || !fill_dir) {
-		printf("# pressure: open %s: %s (or no --fill-dir)\n", heap, strerror(errno));
-		return 1;
-	}
-	chunk_buf = malloc(CHUNK);
-	if (!chunk_buf)
-		return 1;
-	memset(chunk_buf, 0x5a, CHUNK);
-	mkdir(fill_dir, 0700);
-	FILE *f = open_out("pressure.csv",
-			   "phase,size_bytes,n,failures,med_us,p99_us,max_us,migrated_pages_med");
-	run_phase(f, "idle", hfd, 0);
-
-	long mf0 = meminfo_kb("MemFree"), cf0 = meminfo_kb("CmaFree");
-	uint64_t t0 = bb_now_ns();
-	while (meminfo_kb("MemFree") > headroom_mb * 1024L) {
-		int r = write_chunk();
-		if (r < 0) {
-			printf("# fill stopped: %s\n", strerror(-r));
+			failures++;
+			printf("# %s: alloc #%d of %" PRIu64 " from %s: %s (stopping)\n", phase, i, size, heap,
+			       strerror(-fd));
 			break;
 		}
+		fds[n] = fd;
+		mig[n] = (uint64_t)(m1 - m0) * 1000; /* summarize() divides by 1e3 */
+		ns[n++] = t1 - t0;
 	}
-	long mf1 = meminfo_kb("MemFree"), cf1 = meminfo_kb("CmaFree");
-	printf("# fill: %d MiB of tmpfs in %.1f s; MemFree %ld -> %ld kB, CmaFree %ld -> %ld kB\n",
-	       n_files * 4, (double)(bb_now_ns() - t0) / 1e9, mf0, mf1, cf0, cf1);
-	FILE *ff = open_out("fill.csv", "memfree_kb_before,cmafree_kb_before,memfree_kb_after,"
-					"cmafree_kb_after,fill_mb");
-	fprintf(ff, "%ld,%ld,%ld,%ld,%d\n", mf0, cf0, mf1, cf1, n_files * 4);
-	fclose(ff);
-
-	long long mg0 = vmstat("pgmigrate_success"), mgf0 = vmstat("pgmigrate_fail");
-	run_phase(f, "pressure", hfd, 1);
-	printf("# pressure phase: pgmigrate_success +%lld, pgmigrate_fail +%lld; CmaFree now %ld kB\n",
-	       vmstat("pgmigrate_success") - mg0, vmstat("pgmigrate_fail") - mgf0,
-	       meminfo_kb("CmaFree"));
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	struct dist d = summarize(ns, n), m = summarize(mig, n);
+	FILE *f = open_out("pressure.csv", "phase,heap,size_bytes,n,failures,med_us,p99_us,max_us,"
+					   "migrated_pages_med");
+	fprintf(f, "%s,%s,%" PRIu64 ",%d,%d,%.1f,%.1f,%.1f,%.0f\n", phase, heap, size, n, failures,
+		d.med, d.p99, d.max, m.med);
 	fclose(f);
+	printf("# %-9s %s %" PRIu64 " bytes held n=%d failures=%d med %.1f us p99 %.1f us max %.1f us, "
+	       "pages migrated per alloc: median %.0f, max %.0f; pgmigrate_success +%lld fail +%lld\n",
+	       phase, heap, size, n, failures, d.med, d.p99, d.max, m.med, m.max,
+	       vmstat("pgmigrate_success") - mg0, vmstat("pgmigrate_fail") - mgf0);
+	free(ns);
+	free(mig);
+	free(fds);
 	close(hfd);
 	return 0;
 }
@@ -312,12 +324,13 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },     { "fill-dir", required_argument, NULL, 'f' },
 		{ "headroom-mb", required_argument, NULL, 'm' }, { "out", required_argument, NULL, 'o' },
 		{ "ops", required_argument, NULL, 'n' },      { "seed", required_argument, NULL, 'S' },
+		{ "phase", required_argument, NULL, 'P' },
 		{ 0 },
 	};
 	int o;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
-		fprintf(stderr, "usage: cma_bench pressure|churn [options] (see the source)\n");
+		fprintf(stderr, "usage: cma_bench fill|hold|churn [options] (see the source)\n");
 		return 2;
 	}
 	const char *cmd = argv[1];
@@ -331,6 +344,7 @@ int main(int argc, char **argv)
 		case 'm': headroom_mb = atoi(optarg); break;
 		case 'o': out = optarg; break;
 		case 'n': ops = atoi(optarg); break;
+		case 'P': phase = optarg; break;
 		case 'S': seed = (unsigned int)strtoul(optarg, NULL, 0); break;
 		default: return 2;
 		}
@@ -339,8 +353,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cma_bench: --out DIR is required\n");
 		return 2;
 	}
-	if (!strcmp(cmd, "pressure"))
-		return cmd_pressure();
+	if (!strcmp(cmd, "fill"))
+		return cmd_fill();
+	if (!strcmp(cmd, "hold"))
+		return cmd_hold();
 	if (!strcmp(cmd, "churn"))
 		return cmd_churn();
 	fprintf(stderr, "cma_bench: unknown command %s\n", cmd);

@@ -2,7 +2,7 @@
 /*
  * heap_bench: allocation latency of the bufbroker heaps against the memset floor.
  *
- *   heap_bench [--heap NAME]... [--reps N] [--quick] [--csv FILE]
+ *   heap_bench [--heap NAME]... [--reps N] [--quick] [--csv FILE] [--interleave]
  *
  * For each heap (default: the primary name of every region) and each size from 4 KiB to
  * 32 MiB (--quick: 1, 4, 8, 16 MiB and 15 repetitions; sizes above the region are skipped): N x (DMA_HEAP_IOCTL_ALLOC + close),
@@ -12,6 +12,9 @@
  * --csv FILE appends one row per heap and size (tools/bench.sh reads it):
  *   heap,size_bytes,n,alloc_med_us,alloc_p99_us,memset_med_us,memset_p99_us
  * (a header line is written when the file is empty).
+ * --interleave times the floor in the same loop, right after each alloc+free, into anonymous
+ * pre-faulted memory of the same size (same RAM; the heap buffer cannot stay allocated while the
+ * region is allocated again at full size): a burst of host noise then hits both sides alike.
  */
 #include "bbutil.h"
 
@@ -31,6 +34,7 @@ static const uint64_t quick_sizes[] = { 1 * MiB, 4 * MiB, 8 * MiB, 16 * MiB };
 static const uint64_t *sizes = full_sizes;
 static size_t n_sizes = sizeof(full_sizes) / sizeof(full_sizes[0]);
 static FILE *csv;
+static bool interleave;
 
 struct dist {
 	double med_us, p99_us;
@@ -89,6 +93,52 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 			continue;
 		}
 		close(b);
+		if (interleave) {
+			uint64_t *fl = calloc((size_t)reps, sizeof(*fl));
+			void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+			if (!fl || p == MAP_FAILED) {
+				printf("# %-6s floor buffer: %s\n", sz, strerror(errno));
+				free(fl);
+				rc = 1;
+				continue;
+			}
+			memset(p, 0xff, len);
+			int n = 0;
+			for (int i = 0; i < reps; i++) {
+				uint64_t t0 = bb_now_ns();
+				b = bb_heap_alloc(hfd, len);
+				if (b >= 0)
+					close(b);
+				uint64_t t1 = bb_now_ns();
+				memset(p, i & 0xff, len);
+				__asm__ volatile("" ::"r"(p) : "memory");
+				uint64_t t2 = bb_now_ns();
+				if (b < 0) {
+					printf("# %-6s alloc #%d: %s\n", sz, i, strerror(-b));
+					rc = 1;
+					break;
+				}
+				ns[n] = t1 - t0;
+				fl[n++] = t2 - t1;
+			}
+			munmap(p, len);
+			if (!n) {
+				free(fl);
+				continue;
+			}
+			struct dist a = summarize(ns, n), f = summarize(fl, n);
+			free(fl);
+			printf("# %-6s %12.1f %12.1f %12.1f %12.1f %8.2f %10.2f\n", sz, a.med_us, a.p99_us,
+			       f.med_us, f.p99_us, f.med_us > 0 ? a.med_us / f.med_us : 0.0,
+			       f.med_us > 0 ? (double)len / (f.med_us * 1e3) : 0.0);
+			if (csv) {
+				fprintf(csv, "%s,%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f\n", heap, len, n,
+					a.med_us, a.p99_us, f.med_us, f.p99_us);
+				fflush(csv);
+			}
+			continue;
+		}
 		int n = 0;
 		for (int i = 0; i < reps; i++) {
 			uint64_t t0 = bb_now_ns();
@@ -152,6 +202,7 @@ int main(int argc, char **argv)
 		{ "reps", required_argument, NULL, 'r' },
 		{ "quick", no_argument, NULL, 'q' },
 		{ "csv", required_argument, NULL, 'c' },
+		{ "interleave", no_argument, NULL, 'i' },
 		{ 0 },
 	};
 	const char *heaps[16];
@@ -169,6 +220,9 @@ int main(int argc, char **argv)
 		case 'q':
 			quick = true;
 			break;
+		case 'i':
+			interleave = true;
+			break;
 		case 'c':
 			csv = fopen(optarg, "a");
 			if (!csv) {
@@ -181,7 +235,7 @@ int main(int argc, char **argv)
 					     "memset_p99_us\n");
 			break;
 		default:
-			fprintf(stderr, "usage: heap_bench [--heap NAME]... [--reps N] [--quick] [--csv FILE]\n");
+			fprintf(stderr, "usage: heap_bench [--heap NAME]... [--reps N] [--quick] [--csv FILE] [--interleave]\n");
 			return 2;
 		}
 	}

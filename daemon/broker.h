@@ -19,6 +19,7 @@
 
 struct event_base;
 struct bb_client;
+struct bb_reserve;
 
 struct bb_broker {
 	struct event_base *base;
@@ -32,6 +33,7 @@ struct bb_broker {
 	struct bb_client *clients;
 	struct bb_heaps heaps;
 	sd_bus_slot *vtable_slot;
+	struct bb_reserve *reserves; /* reserve.c: per-role pre-allocated buffers */
 };
 
 /* Reload the policy from the same files; keeps the old one on error. 0 or -errno. */

@@ -22,6 +22,7 @@
 #include "dbus_errors.h"
 #include "dbus_internal.h"
 #include "log.h"
+#include "reserve.h"
 #include "heap_stats.h"
 
 static int append_region(sd_bus_message *reply, const struct bb_region_stats *rs)
@@ -197,6 +198,8 @@ void bb_dbus_heap_changed(void *userdata, const char *name, bool added)
 	struct bb_broker *b = userdata;
 	int r;
 
+	if (added)
+		bb_reserves_sync(b);
 	if (!b->bus)
 		return;
 	r = sd_bus_emit_signal(b->bus, BB_OBJECT_PATH, BB_INTERFACE, added ? "HeapAdded" : "HeapRemoved",

@@ -21,6 +21,7 @@
 #include "heap_names.h"
 #include "image_layout.h"
 #include "quota.h"
+#include "reserve.h"
 
 #define PAGE 4096ULL
 
@@ -140,8 +141,8 @@ int bb_dbus_authorize_role(struct bb_broker *b, const struct bb_client *c, const
 }
 
 /* Allocate from the role's heaps, in order, moving on only when a heap is full. Returns the fd. */
-static int allocate_from_role(struct bb_broker *b, const struct bb_role *role, uint64_t size,
-			      int fd_flags, char *heap, size_t heaplen, sd_bus_error *e)
+int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, uint64_t size,
+			       int fd_flags, char *heap, size_t heaplen, sd_bus_error *e)
 {
 	char tried[256] = "";
 	size_t used = 0;
@@ -212,7 +213,9 @@ static int do_allocate(struct bb_broker *b, struct bb_client *c, const char *rol
 		bb_log_denied("denied %s (uid %u): %s", c->bus_name, (unsigned int)c->uid, why);
 		return bb_error_set(e, EDQUOT, "%s", why);
 	}
-	fd = allocate_from_role(b, role, size, o->fd_flags, heap, sizeof(heap), e);
+	fd = bb_reserve_take(b, role, size, o->fd_flags, heap, sizeof(heap));
+	if (fd < 0)
+		fd = bb_dbus_allocate_from_role(b, role, size, o->fd_flags, heap, sizeof(heap), e);
 	if (fd < 0)
 		return fd;
 	r = bb_dmabuf_set_name(fd, dmaname);

@@ -3,6 +3,8 @@
 #ifndef BB_DBUS_INTERNAL_H
 #define BB_DBUS_INTERNAL_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <systemd/sd-bus.h>
 
 struct bb_broker;
@@ -15,6 +17,13 @@ struct bb_role;
  */
 int bb_dbus_authorize_role(struct bb_broker *b, const struct bb_client *c, const char *role,
 			   const struct bb_role **out, sd_bus_error *e);
+
+/*
+ * bb_dbus_allocate_from_role() - allocate @size from the role's heaps in order (next one only when
+ * a heap is full). @heap receives the heap used. Return: a dma-buf fd, or -errno with @e set.
+ */
+int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, uint64_t size,
+			       int fd_flags, char *heap, size_t heaplen, sd_bus_error *e);
 
 /* sd_bus_message_handler_t for the vtable; userdata is the broker. */
 int bb_dbus_method_allocate(sd_bus_message *m, void *userdata, sd_bus_error *e);

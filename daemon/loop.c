@@ -20,6 +20,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "reserve.h"
 
 struct loop {
 	struct bb_broker *b;
@@ -121,9 +122,10 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (sig == SIGHUP) {
 		sd_notify(0, "RELOADING=1\nSTATUS=Reloading the policy");
-		if (bb_broker_reload(l->b) == 0)
+		if (bb_broker_reload(l->b) == 0) {
+			bb_reserves_sync(l->b);
 			sd_notify(0, "READY=1\nSTATUS=Policy reloaded; serving");
-		else
+		} else
 			sd_notify(0, "READY=1\nSTATUS=Policy reload failed, kept the old policy; serving");
 		bus_dispatch(l);
 		return;

@@ -19,6 +19,7 @@
 #include "heap_stats.h"
 #include "log.h"
 #include "loop.h"
+#include "reserve.h"
 
 static void usage(FILE *f)
 {
@@ -186,6 +187,7 @@ int main(int argc, char **argv)
 		log_warn("cannot watch %s: %s; heap signals are disabled", b.paths.heap_dir, strerror(-r));
 	else
 		bb_heaps_rescan(&b.heaps);
+	bb_reserves_sync(&b);
 	r = sd_bus_request_name(b.bus, BB_BUS_NAME, 0);
 	if (r < 0) {
 		log_err("cannot own %s: %s; is another bufbrokerd running, or does the bus policy not allow this user?",
@@ -200,6 +202,7 @@ out:
 	bb_clients_drop_all(&b);
 	bb_tokens_clear(&b.tokens);
 	bb_buffers_clear(&b.buffers);
+	bb_reserves_free(&b);
 	bb_heaps_fini(&b.heaps);
 	sd_bus_slot_unref(b.vtable_slot);
 	if (b.bus)

@@ -36,6 +36,7 @@ enum role_key {
 	KEY_MAX_BUFFERS,
 	KEY_MAX_BUFFER_SIZE,
 	KEY_SHARE_WITH,
+	KEY_RESERVE,
 	N_KEYS,
 };
 
@@ -49,6 +50,7 @@ static const char *const key_names[N_KEYS] = {
 	[KEY_MAX_BUFFERS] = "max-buffers",
 	[KEY_MAX_BUFFER_SIZE] = "max-buffer-size",
 	[KEY_SHARE_WITH] = "share-with",
+	[KEY_RESERVE] = "reserve",
 };
 
 /* Per-role parse state that is not part of the result. */
@@ -392,6 +394,26 @@ static void set_limit(struct parser *ps, int key, const char *value, struct bb_l
 		l->max_buffer_size = v;
 }
 
+/* reserve = N x SIZE: N buffers of SIZE (rounded up to 4 KiB) pre-allocated for the role. */
+static void set_reserve(struct parser *ps, const char *value, struct bb_role *r)
+{
+	char count[32], size[64], extra[2];
+	uint64_t n, sz;
+
+	if (sscanf(value, "%31[0-9] x %63s %1s", count, size, extra) != 2 ||
+	    bb_policy_parse_count(count, &n) < 0 || n > BB_RESERVE_MAX) {
+		perr(ps, "reserve = '%s' is not valid; write 'reserve = N x SIZE' with N from 1 to %d, e.g. reserve = 4 x 8M",
+		     value, BB_RESERVE_MAX);
+		return;
+	}
+	if (bb_parse_size(size, &sz) < 0 || sz > (UINT64_C(1) << 40)) {
+		perr(ps, "reserve = '%s': '%s' is not a size; use e.g. 8M", value, size);
+		return;
+	}
+	r->reserve_count = (unsigned int)n;
+	r->reserve_size = (sz + 4095) & ~UINT64_C(4095);
+}
+
 static int client_key(struct parser *ps, const char *name, const char *value)
 {
 	int k = find_key(name);
@@ -418,7 +440,7 @@ static int role_key(struct parser *ps, const char *name, char *value)
 	int k = find_key(name);
 
 	if (k < 0) {
-		perr(ps, "unknown key '%s' in [role %s]; the keys are heaps, device, allow-users, allow-groups, allow-units, max-bytes, max-buffers, max-buffer-size and share-with",
+		perr(ps, "unknown key '%s' in [role %s]; the keys are heaps, device, allow-users, allow-groups, allow-units, max-bytes, max-buffers, max-buffer-size, share-with and reserve",
 		     name, r->name);
 		return 1;
 	}
@@ -454,6 +476,9 @@ static int role_key(struct parser *ps, const char *name, char *value)
 		break;
 	case KEY_ALLOW_UNITS:
 		for_each_item(ps, name, value, unit_item, r);
+		break;
+	case KEY_RESERVE:
+		set_reserve(ps, value, r);
 		break;
 	case KEY_SHARE_WITH:
 		x->share_with_line = ps->line;

@@ -20,6 +20,8 @@
 #define BB_ROLE_NAME_MAX 15
 #define BB_POLICY_HEAP_NAME_MAX 63
 #define BB_UNLIMITED UINT64_MAX
+/* Most buffers one role may reserve (reserve = N x SIZE). */
+#define BB_RESERVE_MAX 64
 
 enum bb_entry_kind {
 	BB_ENTRY_HEAP,    /* a /dev/dma_heap name or alias */
@@ -60,6 +62,8 @@ struct bb_role {
 	char **share_with;
 	size_t n_share_with;
 	struct bb_limits limits; /* totals over all clients of this role */
+	unsigned int reserve_count; /* reserve = N x SIZE: pre-allocated buffers; 0: none */
+	uint64_t reserve_size;      /* bytes, a multiple of 4096 */
 };
 
 struct bb_policy {

@@ -1,8 +1,11 @@
 #!/bin/bash
-# The systemd board's smoke test: build the board image (tools/mk-board-image.sh), boot it under
-# QEMU (tools/run-guest.sh) and print the guest's "ok - board: ..." / "not ok - board: ..." lines.
+# The systemd board's tests: build the board image (tools/mk-board-image.sh), boot it under
+# QEMU (tools/run-guest.sh) and print the guest's "ok - board: ..." / "ok - pipeline: ..." (and
+# "not ok - ...") lines.
 #
 # usage: tools/board-check.sh [SUITE [SCENARIO]]   (defaults: bookworm smoke)
+#   SCENARIO tests/guest/board-SCENARIO.sh: smoke (the boot, units, udev rule, policy), pipeline
+#   (the camera pipeline under systemd, 30 frames), check (both in one boot: make check's step)
 # Builds what is missing first: kernel (fetch-kernel.sh), module (make module), DTB (mk-dtb.sh),
 # arm64 userspace (make arm64; a failure there is reported, the image is built with what exists).
 # Output: out/board/SUITE-SCENARIO/{console.log,build.log,guest/} (guest/ is the board's /out:
@@ -40,7 +43,7 @@ t0=$SECONDS
 rc=0
 tools/run-guest.sh -k "$kb/env" -i "$img" -b build/board.dtb -l "$out/console.log" -o "$out/guest" \
 	-t "${BOARD_BOOT_TIMEOUT:-300}" 2>>"$blog" || rc=$?
-grep -E '^(ok|not ok) - board:|^== board:|^# ' "$out/console.log"
+grep -E '^(ok|not ok) - (board|pipeline):|^== board:|^# ' "$out/console.log"
 case $rc in
 124) echo "not ok - board: boot: the board hung (killed after ${BOARD_BOOT_TIMEOUT:-300} s); see $out/console.log" ;;
 125) echo "not ok - board: boot: the board stopped without BB-EXIT; see $out/console.log" ;;

@@ -67,12 +67,12 @@ fi
 # at build level on sid: a private copy of the 7.2 headers with CONFIG_DMABUF_HEAPS=y and
 # dma_heap_add/dma_heap_get_drvdata exported (namespace DMA_BUF_HEAP, as in 6.18+) must build
 # warning-free, import DMA_BUF_HEAP, call dma_heap_add and create no class of its own.
-heaps_build_proof() {
+heaps_build_proof() (
 	local kdir p src out
 	# shellcheck source=/dev/null
 	kdir=$(. "$kenv" && echo "$KDIR")
 	p=$(mktemp -d)
-	trap 'rm -rf "$p"' RETURN
+	trap 'rm -rf "$p"' EXIT
 	cp -a "$kdir" "$p/hdr"
 	for l in scripts tools; do ln -sfn "$(readlink -f "$kdir/$l")" "$p/hdr/$l"; done
 	sed -i -E "s#^KBUILD_OUTPUT *:?= *.*#KBUILD_OUTPUT=$p/hdr#" "$p/hdr/Makefile"
@@ -96,7 +96,7 @@ heaps_build_proof() {
 		echo "still creates its own dma_heap class"; return 1
 	fi
 	echo "ok: built against $kdir + CONFIG_DMABUF_HEAPS=y: registers through dma_heap_add"
-}
+)
 if [ "$suite" = sid ]; then
 	step build-module-dmabuf-heaps heaps_build_proof
 fi
@@ -110,10 +110,12 @@ if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
 	[ -f "$logs/guest-console.log" ] && cp "$logs/guest-console.log" "$logs/result-guest.log"
 fi
 
-# The systemd board: the shipped units, udev rule, bus policy and policy file on a real boot.
+# The systemd board, one boot (tests/guest/board-check.sh): the shipped units, udev rule, bus policy
+# and policy file ("ok - board: ..."), then the camera pipeline through bb-camera.service and
+# bb-video.service with a 30-frame stream plus the copy baseline ("ok - pipeline: ...").
 if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
-	step board-smoke tools/board-check.sh "$suite" smoke
-	[ -f "out/board/$suite-smoke/console.log" ] && cp "out/board/$suite-smoke/console.log" "$logs/result-board.log"
+	step board tools/board-check.sh "$suite" check
+	[ -f "out/board/$suite-check/console.log" ] && cp "out/board/$suite-check/console.log" "$logs/result-board.log"
 fi
 
 echo

@@ -269,6 +269,9 @@ EOF
 # ---- 5. the scenario --------------------------------------------------------------------------
 install -m 0755 "$script" "$stage/etc/bufbroker-guest/run.sh"
 install -m 0644 "$top/tests/guest/lib.sh" "$stage/etc/bufbroker-guest/lib.sh"
+# Every board scenario, so that one scenario can run others (board-check.sh: smoke + pipeline).
+mkdir -p "$stage/usr/lib/bufbroker-guest/scenarios"
+install -m 0755 "$top"/tests/guest/board-*.sh "$stage/usr/lib/bufbroker-guest/scenarios/"
 echo "$KVER" >"$stage/etc/bufbroker-guest/kver"
 echo "${BOARD_TIMEOUT:-600}" >"$stage/etc/bufbroker-guest/timeout"
 [ "${BOARD_ANALYZE:-0}" = 0 ] || : >"$stage/etc/bufbroker-guest/analyze"

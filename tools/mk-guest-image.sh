@@ -29,7 +29,8 @@ done
 # (root:bufbroker 0660) by chgrp/chmod.
 ustage=
 if [ "$scenario" = check ]; then
-	args+=(-f "$top/tests/guest/broker.sh=/etc/bufbroker-guest/broker.sh")
+	args+=(-f "$top/tests/guest/broker.sh=/etc/bufbroker-guest/broker.sh"
+		-f "$top/tests/guest/reliability.sh=/etc/bufbroker-guest/reliability.sh")
 	a=$top/build/arm64
 	sysroot=$top/build/sysroot-arm64
 	need=("$a/libclient/libbufbroker.so.1" "$a/daemon/bufbrokerd" "$a/libclient/bufbrokerctl"
@@ -42,11 +43,17 @@ if [ "$scenario" = check ]; then
 		trap 'rm -rf "$ustage"' EXIT
 		# Real /bin, /sbin, /lib (busybox and the modules live there): no merged-/usr links.
 		mkdir -p "$ustage"/{bin,sbin,lib}
+		# reliability_test and dbus_fuzz (tests/guest/reliability.sh): optional, reported there.
+		extra=()
+		for p in reliability_test dbus_fuzz; do
+			[ -e "$a/guest-tests/$p" ] && extra+=("$a/guest-tests/$p=/opt/bufbroker/guest-tests/$p")
+		done
 		"$top/tools/guest-userspace.sh" "$sysroot" "$ustage" \
 			"$a/libclient/libbufbroker.so.1=/usr/lib/aarch64-linux-gnu/libbufbroker.so.1" \
 			"$a/daemon/bufbrokerd=/usr/sbin/bufbrokerd" \
 			"$a/libclient/bufbrokerctl=/usr/bin/bufbrokerctl" \
-			"$a/guest-tests/broker_test=/opt/bufbroker/guest-tests/broker_test"
+			"$a/guest-tests/broker_test=/opt/bufbroker/guest-tests/broker_test" \
+			"${extra[@]}"
 		install -D -m 0644 "$top/daemon/policy/qemu-board.conf" "$ustage/etc/bufbroker/policy.conf"
 		install -D -m 0644 "$top/tests/guest/policy-test.conf" \
 			"$ustage/etc/bufbroker/policy.d/50-guest-test.conf"
@@ -57,4 +64,5 @@ if [ "$scenario" = check ]; then
 		echo "mk-guest-image: no broker tests in the image, missing: ${missing[*]}" >&2
 	fi
 fi
+[ ! -f "$top/tests/guest/$scenario-image.sh" ] || . "$top/tests/guest/$scenario-image.sh" # scenario extras
 "$top/tools/mk-initramfs.sh" "${args[@]}"

@@ -37,6 +37,7 @@ if [ ${#bench_missing[@]} -eq 0 ]; then
 	"$top/tools/guest-userspace.sh" "$bench_sys" "$bench_stage" "${bench_bins[@]}" >/dev/null
 	[ -e "$bench_stage/lib/ld-linux-aarch64.so.1" ] || [ -L "$bench_stage/lib/ld-linux-aarch64.so.1" ] ||
 		ln -s /usr/lib/aarch64-linux-gnu/ld-linux-aarch64.so.1 "$bench_stage/lib/"
+	ln -sfn ../sbin/bufbrokerd "$bench_stage/usr/bin/bufbrokerd" # pipeline.sh's PL_BIN=/usr/bin
 	install -D -m 0644 "$top/daemon/policy/qemu-board.conf" "$bench_stage/etc/bufbroker/policy.conf"
 	install -D -m 0644 "$top/tests/guest/policy-bench.conf" \
 		"$bench_stage/etc/bufbroker/policy.d/50-bench.conf"

@@ -19,6 +19,8 @@ modprobe vivid n_devs=2 allocators=1,0 && run vivid_test $T/vivid_test --heap ca
 
 # bufbrokerd + libbufbroker on dbus-daemon --system; leaves the module loaded and idle.
 . /etc/bufbroker-guest/broker.sh
+# Faults, hostile input, permissions, soak (issue 8); leaves the module loaded and idle.
+[ -f /etc/bufbroker-guest/reliability.sh ] && . /etc/bufbroker-guest/reliability.sh
 
 if [ "$STRESS" = 1 ]; then fuzz_iter=500000; else fuzz_iter=20000; fi
 run ioctl_fuzz $T/ioctl_fuzz --iterations $fuzz_iter --max-seconds 1800

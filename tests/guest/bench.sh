@@ -1,0 +1,135 @@
+#!/bin/sh
+# Guest half of `make bench` (tools/bench.sh): every benchmark in one boot, raw results as CSV
+# under /out/bench (tools/bench.sh turns them into out/bench/results.md and plots).
+# Kernel command line: bb.smoke=1 runs a few repetitions of each (tools/bench.sh --smoke).
+#
+#   1 heap_bench      module ioctl alloc+free per heap and size vs memset (heap.csv)
+#   2 broker_bench    bufbrokerd Allocate+Release vs the direct ioctl, D-Bus round trip (broker.csv, rtt.csv)
+#   3                 Share+Import vs one round trip (share.csv)
+#   4                 1/4/16/64 client processes (scale.csv); daemon RSS with 1,000 buffers (rss.csv)
+#   5 cma_bench       idle vs tmpfs-filled CMA (pressure.csv, fill.csv); churn (churn.csv);
+#     broker_bench    the same through the broker, with and without a reservation (reserve.csv)
+#   6 pipeline.sh     zero-copy vs copy (pipeline.txt), when the pipeline is in the image
+# Lines: "# bench: ..." progress; "ok - bench: <part>" / "not ok - bench: <part>: <reason>".
+. /etc/bufbroker-guest/lib.sh
+O=/out/bench
+mkdir -p $O
+SMOKE=0
+grep -q 'bb.smoke=1' /proc/cmdline && SMOKE=1
+if [ $SMOKE = 1 ]; then
+	REPS=3 HEAP_ARGS="--quick --reps 3 --interleave" SCALE="1 4" SCALE_OPS=5 RSS_COUNT=50 CHURN_OPS=40
+	HOLD_DIRECT=3 HOLD_BROKER=2 HOLD_ROUNDS=2
+	PL_FRAMES=0
+else
+	REPS=40 HEAP_ARGS="--reps 30 --interleave" SCALE="1 4 16 64" SCALE_OPS= RSS_COUNT=1000
+	HOLD_DIRECT=20 HOLD_BROKER=10 HOLD_ROUNDS=5
+	CHURN_OPS=300 PL_FRAMES=60
+fi
+up() { cut -d' ' -f1 /proc/uptime; }
+t_start=$(up)
+part() { echo "# bench: === $1 (t=$(up) s)"; }
+result() { # NAME RC
+	if [ "$2" -eq 0 ]; then echo "ok - bench: $1"; else echo "not ok - bench: $1: exit $2"; failed=1; fi
+}
+
+{
+	uname -a
+	echo "cpus $(grep -c ^processor /proc/cpuinfo)"
+	grep -E '^(MemTotal|MemFree|CmaTotal|CmaFree)' /proc/meminfo
+	echo "smoke $SMOKE reps $REPS"
+} >$O/env.txt
+
+part "1 heap allocation vs memset"
+load_heap_module || { echo "not ok - bench: module loads"; exit 1; }
+ls /dev/dma_heap | sed 's/^/# heap node /'
+for r in /sys/kernel/bufbroker/regions/*; do
+	echo "$(basename "$r"),$(cat "$r/size"),$(cat "$r/heaps" | tr '\n' ' ')"
+done >$O/regions.csv
+# shellcheck disable=SC2086
+$B/heap_bench $HEAP_ARGS --csv $O/heap.csv
+result heap_bench $?
+
+part "2-4 broker"
+mkdir -p /run/dbus
+dbus-daemon --system --nofork --nopidfile >/tmp/dbus-daemon.log 2>&1 &
+dbus_pid=$!
+i=0
+while [ ! -S /run/dbus/system_bus_socket ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+# What daemon/udev/60-bufbroker.rules does.
+chgrp bufbroker /dev/dma_heap/* && chmod 0660 /dev/dma_heap/*
+su -s /bin/sh bufbroker -c 'exec /usr/sbin/bufbrokerd' >/tmp/bufbrokerd.log 2>&1 &
+su_pid=$!
+i=0
+until dbus-send --system --print-reply --dest=org.bufbroker.Broker1 /org/bufbroker/Broker1 \
+	org.freedesktop.DBus.Properties.Get string:org.bufbroker.Broker1 string:Version >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -gt 100 ] && break
+	sleep 0.2
+done
+bb_pid=$(pidof bufbrokerd)
+echo "# bench: bufbrokerd pid $bb_pid"
+have_broker=0
+if [ -n "$bb_pid" ] && [ -x /usr/bin/broker_bench ]; then
+	have_broker=1
+	# First, on a fresh daemon: its memory with RSS_COUNT live buffers.
+	broker_bench rss --role benchmem --daemon-pid "$bb_pid" --count $RSS_COUNT --size 4096 \
+		--out $O/rss.csv
+	result "daemon rss $RSS_COUNT buffers" $?
+	broker_bench latency --role bench --heap camera --reps $REPS --out $O
+	result broker_latency_share $?
+	for n in $SCALE; do
+		broker_bench scale --role bench --clients "$n" ${SCALE_OPS:+--ops $SCALE_OPS} \
+			--size 65536 --out $O/scale.csv
+		result "scale $n clients" $?
+	done
+else
+	echo "not ok - bench: bufbrokerd or broker_bench missing"
+	failed=1
+fi
+
+part "5 CMA under pressure"
+# Allocations that each need a fresh range of a region (buffers kept): idle, then with the
+# regions full of tmpfs pages. Direct on default_cma_region; through the broker on camera (role
+# bench, no reservation) and on video (role benchres, reserve = 4 x 4M: 4 held x HOLD_ROUNDS).
+hold_all() { # PHASE
+	$B/cma_bench hold --heap default_cma_region --size 4194304 --reps $HOLD_DIRECT --phase "$1" --out $O
+	result "cma hold $1" $?
+	if [ $have_broker = 1 ]; then
+		broker_bench hold --role bench --size 4194304 --reps $HOLD_BROKER --phase "$1" --out $O/reserve.csv
+		result "broker hold without reservation $1" $?
+		broker_bench hold --role benchres --size 4194304 --reps 4 --rounds $HOLD_ROUNDS --phase "$1" \
+			--out $O/reserve.csv
+		result "broker hold with reservation $1" $?
+	fi
+}
+hold_all idle
+mkdir -p /mnt/fill
+mount -t tmpfs -o size=100% tmpfs /mnt/fill
+$B/cma_bench fill --fill-dir /mnt/fill --headroom-mb 192 --out $O
+result cma_fill $?
+hold_all pressure
+$B/cma_bench churn --heap camera --ops $CHURN_OPS --out $O
+result "cma_churn (filled)" $?
+rm -rf /mnt/fill/*
+umount /mnt/fill
+grep -E '^(MemFree|CmaFree)' /proc/meminfo | sed 's/^/# bench: after fill removed /'
+if [ $have_broker = 1 ]; then
+	kill -TERM "$bb_pid"
+	wait "$su_pid" 2>/dev/null
+fi
+cp /tmp/bufbrokerd.log $O/ 2>/dev/null
+
+part "6 pipeline"
+if [ "$PL_FRAMES" -gt 0 ] && [ -x /etc/bufbroker-guest/pipeline.sh ] && [ -x /usr/bin/bb-camera ]; then
+	PL_FRAMES=$PL_FRAMES PL_MODE="copy direct broker copy direct broker" \
+		sh /etc/bufbroker-guest/pipeline.sh >$O/pipeline.log 2>&1
+	rc=$?
+	grep -E '^(PIPELINE|CAMERA) ' $O/pipeline.log | tee $O/pipeline.txt
+	result pipeline $rc
+else
+	echo "# bench: SKIP pipeline (not in the image, or smoke)"
+fi
+
+kill "$dbus_pid" 2>/dev/null
+echo "# bench: total $(awk "BEGIN{print $(up) - $t_start}") s"
+exit $failed

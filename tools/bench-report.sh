@@ -1,0 +1,213 @@
+#!/bin/bash
+# Turn the guest's benchmark CSVs (DIR/guest/bench/*.csv, from tests/guest/bench.sh) into
+# DIR/results.md and DIR/*.png (gnuplot). Called by tools/bench.sh; rerun it alone to redo the
+# report of a finished run.
+# usage: tools/bench-report.sh DIR      (default out/bench)
+set -uo pipefail
+dir=${1:-out/bench}
+g=$dir/guest/bench
+md=$dir/results.md
+[ -d "$g" ] || { echo "bench-report: no $g (did the guest run?)" >&2; exit 1; }
+runv() { sed -n "s/^$1=//p" "$dir/run.txt" 2>/dev/null; }
+
+# CSV helpers (awk, no header line). metv VALUE TARGET -> met/missed (VALUE <= TARGET).
+{
+echo "# bufbroker benchmarks"
+echo
+echo "Suite $(runv suite), $(runv date), guest: $(sed -n 1p "$g/env.txt" 2>/dev/null | cut -d' ' -f1-3),"
+echo "QEMU TCG (cortex-a57, 2 vCPUs, 1 GiB). Host: $(runv host_cpus) cores, load average"
+echo "$(runv host_load_before) before and $(runv host_load_after) after the run, $(runv other_qemu_at_start) QEMU"
+echo "process(es) running at the start (other guests steal CPU from this one: absolute figures"
+echo "move with host load; the ratios compare two things measured interleaved in the same run)."
+echo "Guest run $(runv guest_seconds) s, exit $(runv guest_exit)$( [ "$(runv smoke)" = 1 ] && echo ', SMOKE run (few repetitions)')."
+echo "Times in µs: median and p99 over n repetitions. Raw CSVs: \`guest/bench/\`."
+echo
+
+# ---- 1 -------------------------------------------------------------------------------------
+echo "## 1. Heap allocation (module ioctl, alloc+free) vs memset of the same bytes"
+echo
+if [ -s "$g/heap.csv" ]; then
+	awk -F, 'NR > 1 && $2 == 4096 { printf "Fixed per-call cost (4 KiB alloc+free median): "; fixed[$1] = $4 }
+		END { n = 0; for (h in fixed) printf "%s%s %.0f µs", (n++ ? ", " : ""), h, fixed[h]; print "." }' "$g/heap.csv"
+	echo "It is alloc_contig_range()'s fixed work (drain_all_pages, lru_cache_disable + synchronize_rcu_expedited,"
+	echo "under TCG ~0.4-3 ms idle): the \"net\" column subtracts it from the median to show the size-dependent part."
+	echo
+	echo "| heap | size | n | alloc med | alloc p99 | memset med | memset p99 | ratio (med) | net ratio | target ≤ 1.5× (≥ 1 MiB) |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	awk -F, 'NR > 1 {
+		if ($2 == 4096) fixed[$1] = $4
+		s = $2 >= 1048576 ? sprintf("%d MiB", $2 / 1048576) : sprintf("%d KiB", $2 / 1024)
+		r = $6 > 0 ? $4 / $6 : 0
+		net = $6 > 0 ? ($4 - fixed[$1]) / $6 : 0
+		if (net < 0) net = 0
+		t = $2 >= 1048576 ? (r <= 1.5 ? "met" : "**missed**") : "-"
+		printf "| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f× | %.2f× | %s |\n", $1, s, $3, $4, $5, $6, $7, r, net, t
+	}' "$g/heap.csv"
+else
+	echo "(no results: see console.log)"
+fi
+echo
+
+# ---- 2 -------------------------------------------------------------------------------------
+echo "## 2. Broker: Allocate + Release through bufbrokerd vs the direct ioctl + close"
+echo
+if [ -s "$g/broker.csv" ]; then
+	awk -F, 'NR > 1 { printf "Plain D-Bus method round trip to the daemon, same run: %s median %.0f µs, p99 %.0f µs (n %d).\n", $1, $3, $4, $2 }' "$g/rtt.csv"
+	awk -F, 'NR == 2 { printf "Fixed broker overhead (4 KiB, broker − direct median): %.0f µs = %.1f round trips (Allocate + Release are 2 calls).\n", $5 - $3, 0 }' "$g/broker.csv" |
+		sed 's/ = 0.0 round trips/ =/' >/tmp/bench-fixed.$$
+	rtt=$(awk -F, '$1 == "dbus_get_version" { print $3 }' "$g/rtt.csv")
+	awk -F, -v rtt="${rtt:-0}" 'NR == 2 { printf "Fixed broker overhead (4 KiB, broker − direct median): %.0f µs = %.1f× the Get round trip (Allocate + Release are 2 calls).\n", $5 - $3, rtt > 0 ? ($5 - $3) / rtt : 0 }' "$g/broker.csv"
+	rm -f /tmp/bench-fixed.$$
+	echo
+	echo "| size | n | direct med | direct p99 | broker med | broker p99 | overhead med | ratio (med) | target ≤ 1.25× (≥ 1 MiB) |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	awk -F, 'NR > 1 {
+		s = $1 >= 1048576 ? sprintf("%d MiB", $1 / 1048576) : sprintf("%d KiB", $1 / 1024)
+		r = $3 > 0 ? $5 / $3 : 0
+		t = $1 >= 1048576 ? (r <= 1.25 ? "met" : "**missed**") : "-"
+		printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f× | %s |\n", s, $2, $3, $4, $5, $6, $5 - $3, r, t
+	}' "$g/broker.csv"
+	if [ -s "$g/split.csv" ]; then
+		echo
+		echo "Where the broker's time goes (4 KiB, same run):"
+		echo
+		echo "| call | n | med | p99 |"
+		echo "|---|---:|---:|---:|"
+		awk -F, 'NR > 1 { printf "| %s | %d | %.0f | %.0f |\n", $1, $2, $3, $4 }' "$g/split.csv"
+	fi
+else
+	echo "(no results: see console.log)"
+fi
+echo
+
+# ---- 3 -------------------------------------------------------------------------------------
+echo "## 3. Sharing: Share + Import vs one plain D-Bus round trip"
+echo
+if [ -s "$g/share.csv" ]; then
+	rtt=$(awk -F, '$1 == "dbus_get_version" { print $3 }' "$g/rtt.csv")
+	echo "| op | n | med | p99 | max | ratio to the round trip (${rtt} µs) | target ≤ 2× |"
+	echo "|---|---:|---:|---:|---:|---:|---|"
+	awk -F, -v rtt="$rtt" 'NR > 1 {
+		r = rtt > 0 ? $3 / rtt : 0
+		t = $1 == "share_import" ? (r <= 2 ? "met" : "**missed**") : "-"
+		printf "| %s | %d | %.0f | %.0f | %.0f | %.2f× | %s |\n", $1, $2, $3, $4, $5, r, t }' "$g/share.csv"
+else
+	echo "(no results)"
+fi
+echo
+
+# ---- 4 -------------------------------------------------------------------------------------
+echo "## 4. Scale: concurrent client processes, Allocate + Release of 64 KiB through the broker"
+echo
+if [ -s "$g/scale.csv" ]; then
+	echo "| clients | ops | failures (target 0) | ops/s | p50 | p99 | p99/p50 | max |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk -F, 'NR > 1 { printf "| %d | %d | %d %s | %.1f | %.0f | %.0f | %.2f | %.0f |\n", $1, $2, $3, $3 == 0 ? "(met)" : "(**missed**)", $5, $6, $7, $6 > 0 ? $7 / $6 : 0, $8 }' "$g/scale.csv"
+fi
+echo
+if [ -s "$g/rss.csv" ]; then
+	awk -F, 'NR > 1 {
+		printf "Daemon memory: VmRSS %d kB idle (one client connected), %d kB with %d live buffers of %d bytes (%d failed);", $4, $5, $1 - $3, $2, $3
+		printf " target ≤ 4096 kB: %s. Bookkeeping %d bytes per buffer ((RSS_live − RSS_idle)/%d; RSS counts whole pages).", $5 <= 4096 ? "met" : "**missed**", $7, $1 - $3
+		printf " Daemon fds %d → %d. Allocating them took %.1f s.\n", $8, $9, $10 }' "$g/rss.csv"
+	echo "From the source: one \`struct bb_buffer\` (daemon/buffers.h) is 160 bytes on arm64/x86-64"
+	echo "(id 8, client 8, role[16], heap[64], name[32], size 8, fd 4 + imported 1 + pad 3, origin 8, next 8),"
+	echo "176 bytes as a glibc malloc chunk; the rest is the dma-buf fd (kernel memory, not RSS) and sd-bus/libevent state."
+fi
+echo
+
+# ---- 5 -------------------------------------------------------------------------------------
+echo "## 5. A CMA region under pressure (heap camera, 4 MiB allocations)"
+echo
+if [ -s "$g/fill.csv" ]; then
+	awk -F, 'NR > 1 { printf "Fill: %d MiB of tmpfs (shmem: movable, not reclaimable without swap); MemFree %d → %d kB, CmaFree %d → %d kB (the regions are %.0f%% occupied by page-cache pages).\n", $5, $1, $3, $2, $4, $2 > 0 ? 100 * ($2 - $4) / $2 : 0 }' "$g/fill.csv"
+	echo
+fi
+if [ -s "$g/pressure.csv" ]; then
+	echo "Allocations kept until n (each needs a range of the region nobody allocated yet, so under the fill each must migrate), each timed; direct ioctl:"
+	echo
+	echo "| phase | heap | size | n | failures | med | p99 | max | pages migrated per alloc (med) |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	awk -F, 'NR > 1 { printf "| %s | %s | %d MiB | %d | %d | %.0f | %.0f | %.0f | %d |\n", $1, $2, $3 / 1048576, $4, $5, $6, $7, $8, $9 }' "$g/pressure.csv"
+	awk -F, 'NR > 1 { m[$1] = $6; p[$1] = $7 } END { if (m["idle"] > 0) printf "\nPressure vs idle, same run: median %.2f×, p99 %.2f×.\n", m["pressure"] / m["idle"], p["pressure"] / p["idle"] }' "$g/pressure.csv"
+fi
+if [ -s "$g/reserve.csv" ]; then
+	echo
+	echo "### Reservations (policy \`reserve = 4 x 4M\`, role benchres on video) vs none (role bench on camera), through the broker"
+	echo
+	echo "| phase | role | size | n | failures | med | p99 | max |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|"
+	awk -F, 'NR > 1 { printf "| %s | %s | %d MiB | %d | %d | %.0f | %.0f | %.0f |\n", $1, $2, $3 / 1048576, $4, $5, $6, $7, $8 }' "$g/reserve.csv"
+	awk -F, 'NR > 1 { p[$1 "/" $2] = $7 } END { if (p["pressure/benchres"] > 0) printf "\np99 under pressure: without reservation %.0f µs, with %.0f µs: **%.1f× lower** with the reservation (recycled buffers are zeroed: mmap + memset of 4 MiB per allocation).\n", p["pressure/bench"], p["pressure/benchres"], p["pressure/bench"] / p["pressure/benchres"] }' "$g/reserve.csv"
+fi
+if [ -s "$g/churn.csv" ]; then
+	echo
+	awk -F, 'NR > 1 { printf "Fragmentation churn (%s, region filled as above): %d random ops (%d allocations, %d frees, %d ENOMEM), then %d live buffers (%d KiB). Free %d KiB; largest allocatable %d KiB = **%.1f%%** of the free bytes.\n", $1, $2, $3, $4, $5, $6, $7 / 1024, $9 / 1024, $10 / 1024, 100 * $11 }' "$g/churn.csv"
+fi
+echo
+
+# ---- 6 -------------------------------------------------------------------------------------
+echo "## 6. Pipeline: zero-copy vs copy baseline, 1280x720 YUYV"
+echo
+if [ -s "$g/pipeline.txt" ]; then
+	echo "| run | mode | frames | verified | fps | CPU ms/frame | sys ms/frame |"
+	echo "|---:|---|---:|---:|---:|---:|---:|"
+	awk '/^PIPELINE / { n++; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		printf "| %d | %s | %s | %s | %s | %s | %s |\n", n, v["mode"], v["frames"], v["verified"], v["fps"], v["cpu_ms_per_frame"], v["sys_ms_per_frame"]
+		s[v["mode"]] += v["cpu_ms_per_frame"]; c[v["mode"]]++ }
+		END { if (c["copy"] && c["zero-copy"]) {
+			z = s["zero-copy"] / c["zero-copy"]; k = s["copy"] / c["copy"]
+			printf "\nMean CPU per frame: zero-copy %.2f ms (%d runs), copy %.2f ms (%d runs): ratio **%.2f×**, target ≤ 0.5×: %s.\n", z, c["zero-copy"], k, c["copy"], z / k, z / k <= 0.5 ? "met" : "**missed**" } }' "$g/pipeline.txt"
+else
+	echo "(not run: no pipeline in the image, or a smoke run)"
+fi
+echo
+echo "Plots: heap.png (alloc latency vs size per heap, memset floor), broker.png (broker vs direct,"
+echo "round trip), scale.png (p50/p99 and throughput vs clients), pressure.png (idle vs pressure,
+direct and through the broker with/without a reservation)."
+} >"$md"
+
+# ---- plots -----------------------------------------------------------------------------------
+if command -v gnuplot >/dev/null; then
+	tmp=$(mktemp -d)
+	trap 'rm -rf "$tmp"' EXIT
+	common='set terminal pngcairo size 900,560 noenhanced; set datafile separator ","; set key left top; set grid'
+	if [ -s "$g/heap.csv" ]; then
+		plot=""
+		for h in $(awk -F, 'NR > 1 { print $1 }' "$g/heap.csv" | sort -u); do
+			awk -F, -v h="$h" 'NR > 1 && $1 == h' "$g/heap.csv" >"$tmp/heap-$h.csv"
+			plot+="'$tmp/heap-$h.csv' using (\$2/1024):4 with linespoints title 'alloc+free $h', "
+			plot+="'$tmp/heap-$h.csv' using (\$2/1024):6 with lines dashtype 2 title 'memset $h', "
+		done
+		gnuplot -e "$common; set output '$dir/heap.png'; set logscale xy; set xlabel 'size (KiB)';
+			set ylabel 'median µs'; set title 'Heap allocation vs memset floor (median)'; plot ${plot%, }" 2>>"$dir/gnuplot.log"
+	fi
+	if [ -s "$g/broker.csv" ]; then
+		rtt=$(awk -F, '$1 == "dbus_get_version" { print $3 }' "$g/rtt.csv")
+		gnuplot -e "$common; set output '$dir/broker.png'; set logscale xy; set xlabel 'size (KiB)';
+			set ylabel 'median µs'; set title 'Allocate+Release through bufbrokerd vs direct ioctl';
+			plot '$g/broker.csv' every ::1 using (\$1/1024):3 with linespoints title 'direct',
+			'$g/broker.csv' every ::1 using (\$1/1024):5 with linespoints title 'broker',
+			${rtt:-0} with lines dashtype 2 title 'D-Bus round trip (Get Version)'" 2>>"$dir/gnuplot.log"
+	fi
+	if [ -s "$g/scale.csv" ]; then
+		gnuplot -e "$common; set output '$dir/scale.png'; set logscale x 2; set logscale y; set xlabel 'clients';
+			set ylabel 'latency µs'; set y2label 'ops/s'; set y2tics; set ytics nomirror;
+			set title 'Scale: Allocate+Release 64 KiB, concurrent client processes';
+			plot '$g/scale.csv' every ::1 using 1:6 with linespoints title 'p50',
+			'$g/scale.csv' every ::1 using 1:7 with linespoints title 'p99',
+			'$g/scale.csv' every ::1 using 1:5 axes x1y2 with linespoints title 'throughput'" 2>>"$dir/gnuplot.log"
+	fi
+	if [ -s "$g/pressure.csv" ]; then
+		{
+			awk -F, 'NR > 1 { printf "direct-%s,%s,%s,%s\n", $1, $6, $7, $8 }' "$g/pressure.csv"
+			[ -s "$g/reserve.csv" ] && awk -F, 'NR > 1 { printf "%s-%s,%s,%s,%s\n", $2, $1, $6, $7, $8 }' "$g/reserve.csv"
+		} >"$tmp/pressure.csv"
+		gnuplot -e "$common; set output '$dir/pressure.png'; set style data histograms; set style fill solid 0.6;
+			set logscale y; set ylabel 'µs'; set xtics rotate by -30;
+			set title '4 MiB allocation: idle vs regions filled with tmpfs pages (direct; broker bench = no reservation, benchres = reserve)';
+			plot '$tmp/pressure.csv' using 2:xtic(1) title 'median', '' using 3 title 'p99',
+			'' using 4 title 'max'" 2>>"$dir/gnuplot.log"
+	fi
+fi
+cat "$md"
