@@ -20,9 +20,12 @@
  *       The daemon's VmRSS idle (client connected) and with K live buffers (the client closes
  *       its own fds; the daemon keeps its own). Appends
  *       count,size_bytes,failures,rss_idle_kb,rss_live_kb,hwm_kb,per_buffer_bytes,daemon_fds.
- *   broker_bench hold --role R [--reps N] [--rounds K] [--size BYTES] [--phase NAME] --out FILE
- *       K rounds of: up to N Allocate calls, buffers kept, each timed; then all released.
- *       Appends phase,role,size_bytes,n,failures,med_us,p99_us,max_us (tests/guest/bench.sh:
+ *   broker_bench hold --role R [--reps N] [--rounds K] [--pause-ms MS] [--size BYTES] [--phase NAME] --out FILE
+ *       K rounds of: up to N Allocate calls, buffers kept, each timed; then all released, and
+ *       MS ms of pause before the next round.
+ *       Every buffer is checked to arrive zeroed, then dirtied (untimed).
+ *       Appends phase,role,size_bytes,n,failures,med_us,p99_us,max_us,recycled,not_zeroed
+ *       (recycled: the module's live-buffer count did not grow, i.e. a reserved buffer; bench.sh:
  *       idle and under pressure, for a role with `reserve =` and one without).
  * Progress and figures on stdout as "# " lines.
  */
@@ -39,6 +42,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/dma-buf.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -293,8 +298,14 @@ static int cmd_latency(void)
 	char target[64];
 	snprintf(target, sizeof(target), "role:%s", role);
 	n = 0;
-	int ns = 0;
-	for (int i = -2; i < reps * 2; i++) {
+	int ns = 0, ng = 0;
+	uint64_t *g = calloc((size_t)reps * 2, sizeof(*g));
+	for (int i = -2; i < reps * 2 && g; i++) {
+		uint64_t tg = bb_now_ns();
+		int rg = dbus_get_version(bus);
+		tg = bb_now_ns() - tg;
+		if (rg == 1 && i >= 0)
+			g[ng++] = tg;
 		char tok[BB_TOKEN_MAX];
 		struct bb_buffer *imp = NULL;
 		uint64_t t0 = bb_now_ns();
@@ -318,6 +329,8 @@ static int cmd_latency(void)
 	}
 	rtt_row(sf, "share_import", a, n);
 	rtt_row(sf, "share_only", b, ns);
+	rtt_row(sf, "get_version_interleaved", g, ng);
+	free(g);
 	fclose(sf);
 	bb_client_release(c, owner);
 	bb_client_free(c);
@@ -456,7 +469,42 @@ static int cmd_scale(void)
 /* ---- hold: allocations under pressure, with and without a reservation ---------------------- */
 
 static const char *phase = "idle";
-static int rounds = 1;
+static int rounds = 1, pause_ms;
+
+/* Buffers the module has live in all regions (sysfs): unchanged across an Allocate means the
+ * daemon handed out a reserved buffer instead of allocating. */
+static uint64_t module_buffers(void)
+{
+	static struct bb_region rs[BB_MAX_REGIONS];
+	int n = bb_regions(rs, BB_MAX_REGIONS);
+	uint64_t t = 0;
+	for (int i = 0; i < n; i++) {
+		struct bb_stats st;
+		if (bb_region_stats(&rs[i], &st) == 0)
+			t += st.buffers_allocated;
+	}
+	return t;
+}
+
+/* What the daemon does to recycle a reserved buffer: mmap, SYNC START, memset 0, SYNC END,
+ * munmap. Median of 5, in µs. */
+static double zero_cost_us(int fd, uint64_t len)
+{
+	uint64_t ns[5];
+	for (int i = 0; i < 5; i++) {
+		uint64_t t0 = bb_now_ns();
+		void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (m == MAP_FAILED)
+			return -1;
+		bb_sync(fd, true, DMA_BUF_SYNC_WRITE);
+		memset(m, 0, len);
+		bb_sync(fd, false, DMA_BUF_SYNC_WRITE);
+		munmap(m, len);
+		ns[i] = bb_now_ns() - t0;
+	}
+	qsort(ns, 5, sizeof(ns[0]), bb_cmp_u64);
+	return (double)ns[2] / 1e3;
+}
 
 static int cmd_hold(void)
 {
@@ -464,31 +512,68 @@ static int cmd_hold(void)
 	connect_or_die(&c);
 	struct bb_buffer **held = calloc((size_t)reps, sizeof(*held));
 	uint64_t *ns = calloc((size_t)(reps * rounds), sizeof(*ns));
-	int n = 0, failures = 0;
+	int n = 0, failures = 0, not_zeroed = 0, map_failed = 0, recycled = 0;
 	if (!held || !ns)
 		return 1;
 	for (int k = 0; k < rounds; k++) {
 		int h = 0;
 		for (int i = 0; i < reps; i++) {
+			uint64_t nb0 = module_buffers();
 			uint64_t t0 = bb_now_ns();
 			int r = bb_client_alloc(c, role, buf_size, NULL, &held[h]);
 			uint64_t t1 = bb_now_ns();
+			if (r >= 0 && module_buffers() == nb0)
+				recycled++;
 			if (r < 0) {
 				failures++;
 				printf("# hold %s round %d alloc #%d: %s: %s (stopping the round)\n", role, k, i,
 				       bb_strerror(r), bb_client_last_error_message(c));
 				break;
 			}
-			h++;
 			ns[n++] = t1 - t0;
+			/* Untimed: every buffer must arrive zeroed (a recycled reserved one too); then
+			 * dirty it for the next client. */
+			void *m = NULL;
+			if (bb_buffer_map(held[h], BB_ACCESS_READ_WRITE, &m) == 0) {
+				const unsigned char *b = m;
+				bb_buffer_begin_cpu_access(held[h], BB_ACCESS_READ_WRITE);
+				for (uint64_t q = 0; q < buf_size; q++)
+					if (b[q]) {
+						not_zeroed++;
+						break;
+					}
+				memset(m, 0xa5, buf_size);
+				bb_buffer_end_cpu_access(held[h], BB_ACCESS_READ_WRITE);
+				bb_buffer_unmap(held[h]);
+			} else {
+				map_failed++;
+			}
+			h++;
+		}
+		if (k == 0 && h > 0) {
+			int zfd = bb_buffer_dup_fd(held[0]);
+			if (zfd >= 0) {
+				printf("# hold %s %s: zeroing one %" PRIu64 "-byte buffer the daemon's way "
+				       "(mmap, sync, memset, sync, munmap): median %.0f us\n", phase, role,
+				       buf_size, zero_cost_us(zfd, buf_size));
+				close(zfd);
+			}
 		}
 		for (int i = 0; i < h; i++)
 			bb_client_release(c, held[i]);
+		if (pause_ms > 0 && k + 1 < rounds)
+			usleep((useconds_t)pause_ms * 1000); /* e.g. a camera stopping and restarting */
 	}
+	printf("# hold %s %s: %d buffers not zeroed on arrival, %d not mappable, %d of %d from the "
+	       "reservation (no new module buffer)\n", phase, role, not_zeroed, map_failed, recycled, n);
+	printf("# hold %s %s times (ms, in order):", phase, role);
+	for (int i = 0; i < n; i++)
+		printf(" %.1f", (double)ns[i] / 1e6);
+	printf("\n");
 	struct dist d = summarize(ns, n);
-	FILE *f = open_csv(out, "phase,role,size_bytes,n,failures,med_us,p99_us,max_us");
-	fprintf(f, "%s,%s,%" PRIu64 ",%d,%d,%.1f,%.1f,%.1f\n", phase, role, buf_size, n, failures, d.med,
-		d.p99, d.max);
+	FILE *f = open_csv(out, "phase,role,size_bytes,n,failures,med_us,p99_us,max_us,recycled,not_zeroed");
+	fprintf(f, "%s,%s,%" PRIu64 ",%d,%d,%.1f,%.1f,%.1f,%d,%d\n", phase, role, buf_size, n, failures,
+		d.med, d.p99, d.max, recycled, not_zeroed);
 	fclose(f);
 	printf("# hold %-9s role %s %" PRIu64 " bytes x %d, %d rounds: n=%d failures=%d med %.1f us p99 "
 	       "%.1f us max %.1f us\n", phase, role, buf_size, reps, rounds, n, failures, d.med, d.p99,
@@ -496,7 +581,7 @@ static int cmd_hold(void)
 	bb_client_free(c);
 	free(held);
 	free(ns);
-	return 0;
+	return not_zeroed || map_failed ? 1 : 0;
 }
 
 /* ---- rss --------------------------------------------------------------------------------- */
@@ -590,6 +675,7 @@ int main(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'n' },    { "size", required_argument, NULL, 's' },
 		{ "daemon-pid", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'k' },
 		{ "phase", required_argument, NULL, 'P' }, { "rounds", required_argument, NULL, 'N' },
+		{ "pause-ms", required_argument, NULL, 'w' },
 		{ 0 },
 	};
 	int o;
@@ -614,6 +700,7 @@ int main(int argc, char **argv)
 		case 'k': count = atoi(optarg); break;
 		case 'P': phase = optarg; break;
 		case 'N': rounds = atoi(optarg); break;
+		case 'w': pause_ms = atoi(optarg); break;
 		default: return 2;
 		}
 	}

@@ -18,6 +18,7 @@
 #define BB_API_VERSION 1u
 
 struct event_base;
+struct event;
 struct bb_client;
 struct bb_reserve;
 
@@ -34,6 +35,7 @@ struct bb_broker {
 	struct bb_heaps heaps;
 	sd_bus_slot *vtable_slot;
 	struct bb_reserve *reserves; /* reserve.c: per-role pre-allocated buffers */
+	struct event *reserve_timer; /* reserve.c: renews released reserved buffers */
 };
 
 /* Reload the policy from the same files; keeps the old one on error. 0 or -errno. */

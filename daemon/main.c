@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-daemon.h>
 
@@ -68,6 +69,23 @@ static int open_bus(const char *which, sd_bus **out)
 		return r;
 	*out = bus;
 	return 0;
+}
+
+/*
+ * The daemon keeps one fd per live buffer (buffers.h). The soft RLIMIT_NOFILE is 1024 (systemd's
+ * default for services, and the kernel's), which capped the whole board at about 1,010 live
+ * buffers: the next Allocate failed with EMFILE. Raise the soft limit to the hard one
+ * (systemd: 524288); the daemon uses epoll/poll, never select(), so high fds are fine.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cannot raise the fd limit: %s", strerror(errno));
+	}
 }
 
 int main(int argc, char **argv)
@@ -164,6 +182,7 @@ int main(int argc, char **argv)
 		return r < 0 ? 1 : 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	bb_buffers_init(&b.buffers);
 	b.base = event_base_new();
 	if (!b.base) {

@@ -5,12 +5,15 @@
  * and handed out again and again, so a client of the role does not wait for CMA migration.
  *
  * The pool keeps its own fd of every reserved dma-buf. Allocate of exactly SIZE (read-write) takes
- * a slot nobody else holds: the dma-buf's file count (/proc/self/fdinfo "count:") is 1, i.e. only
- * the pool's fd: the previous owner, its importers and every device and mapping let go of it.
- * A slot that was handed out before is zeroed (mmap + DMA_BUF_IOCTL_SYNC + memset) before it goes
- * out again. The client gets a duplicate of the pool's fd in the buffer table as usual:
- * accounting, naming, Share/Import and Release are unchanged. No free slot: the normal path.
- * A kernel whose dma-buf fdinfo has no "count:" line never reuses a slot (each serves once).
+ * a fresh slot; the client gets a duplicate of the pool's fd in the buffer table as usual:
+ * accounting, naming, Share/Import and Release are unchanged. No slot: the normal path.
+ * A slot that was handed out is renewed once nobody holds it - the dma-buf's file count
+ * (/proc/self/fdinfo "count:") is 1, only the pool's fd: the owner, its importers, every mapping
+ * and device let go - by freeing it and allocating the same size again: the range just freed is
+ * the first fit and its pages are free (no migration), and the heap clears them, so no client sees
+ * another's data. A 100 ms timer renews in the background while slots are out; Allocate renews
+ * synchronously only when no fresh slot is left. A kernel whose dma-buf fdinfo has no "count:"
+ * line never renews a slot (each serves once).
  */
 #ifndef BB_RESERVE_H
 #define BB_RESERVE_H

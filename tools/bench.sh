@@ -4,7 +4,8 @@
 # (tools/bench-report.sh). Prints the Markdown at the end.
 #
 # usage: tools/bench.sh [--smoke] [SUITE]   (SUITE: bookworm (default), trixie or sid)
-#   --smoke   a few repetitions of each benchmark, no pipeline (checks that they run; ~2-3 min)
+#   --smoke   a few repetitions of each benchmark, no pipeline (checks that they run; ~1.5 min)
+# BB_BENCH_CMDLINE: extra guest kernel arguments for tests/guest/bench.sh (e.g. bb.rss=1500).
 # Output: out/bench/{results.md,*.png,console.log,build.log,guest/bench/*.csv}
 # Exit status: 0 when the guest ran every benchmark (missed targets do not fail it).
 set -uo pipefail
@@ -54,7 +55,7 @@ others=$(pgrep -c -x qemu-system-aar || true)
 tg=$SECONDS
 rc=0
 tools/run-guest.sh -k "$kb/env" -i "$kb/bench.cpio.gz" -b build/board.dtb -l "$out/console.log" \
-	-o "$out/guest" -t 900 -a "${smoke:+bb.smoke=1}" || rc=$?
+	-o "$out/guest" -t 900 -a "${smoke:+bb.smoke=1} ${BB_BENCH_CMDLINE:-}" || rc=$?
 guest_s=$((SECONDS - tg))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "  [$([ $rc = 0 ] && echo ok || echo FAIL)]   guest (${guest_s} s, exit $rc; console $out/console.log)"

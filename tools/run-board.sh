@@ -28,21 +28,27 @@ mkdir -p "$out"
 blog=$out/build.log
 t_start=$SECONDS
 
+times=
 build() { # WHAT CMD...: run CMD with its output in build.log; on failure show the tail
-	local what=$1
+	local what=$1 t0=$SECONDS
 	shift
 	echo "== $what" >>"$blog"
 	"$@" >>"$blog" 2>&1 || { echo "make run: $what failed; last lines of $blog:"; tail -n 30 "$blog"; exit 1; }
+	times="$times, $what $((SECONDS - t0))"
 }
 echo "make run: building (log: $blog)..."
-build "install-deps" tools/install-deps.sh
-build "kernel ($suite)" tools/fetch-kernel.sh "$suite" "$kb"
-build "module" make -s module SUITE="$suite"
-build "arm64 userspace" make -s arm64
-build "DTB" tools/mk-dtb.sh build/board.dtb
-build "board image" tools/mk-board-image.sh "$suite" run "$img"
+build "deps" tools/install-deps.sh
+build "kernel" tools/fetch-kernel.sh "$suite" "$kb"
+# `make module` always starts from clean: only when kernel/ changed since the last build.
+if [ ! -f "$kb/bufbroker_heap.ko" ] ||
+	[ -n "$(find kernel -newer "$kb/bufbroker_heap.ko" \( -name '*.[ch]' -o -name Kbuild -o -name Makefile \) | head -n1)" ]; then
+	build "module" make -s module SUITE="$suite"
+fi
+build "arm64" make -s arm64
+build "dtb" tools/mk-dtb.sh build/board.dtb
+build "image" tools/mk-board-image.sh "$suite" run "$img"
 t_built=$SECONDS
-echo "make run: built in $((t_built - t_start)) s; booting the board (qemu-system-aarch64 TCG, $suite kernel, systemd)..."
+echo "make run: built in $((t_built - t_start)) s (${times#, } s); booting the board (qemu-system-aarch64 TCG, $suite kernel, systemd)..."
 
 rc=0
 tools/run-guest.sh -k "$kb/env" -i "$img" -b build/board.dtb -l "$out/console.log" -o "$out/guest" \

@@ -25,6 +25,9 @@ else
 	HOLD_DIRECT=20 HOLD_BROKER=10 HOLD_ROUNDS=5
 	CHURN_OPS=300 PL_FRAMES=60
 fi
+# bb.rss=N: the daemon-memory benchmark with N live buffers instead (e.g. past the fd limit).
+rss_arg=$(sed -n 's/.*bb\.rss=\([0-9]*\).*/\1/p' /proc/cmdline)
+[ -n "$rss_arg" ] && RSS_COUNT=$rss_arg
 up() { cut -d' ' -f1 /proc/uptime; }
 t_start=$(up)
 part() { echo "# bench: === $1 (t=$(up) s)"; }
@@ -46,8 +49,30 @@ for r in /sys/kernel/bufbroker/regions/*; do
 	echo "$(basename "$r"),$(cat "$r/size"),$(cat "$r/heaps" | tr '\n' ' ')"
 done >$O/regions.csv
 # shellcheck disable=SC2086
-$B/heap_bench $HEAP_ARGS --csv $O/heap.csv
+$B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
+	--csv $O/heap.csv
 result heap_bench $?
+
+# Where the fixed cost of a CMA allocation goes: function_graph of alloc_contig_range (depth 3)
+# over 20 kept 4 KiB allocations from the idle camera region (tracing slows it; look at shares).
+TR=/sys/kernel/tracing
+[ -e $TR/current_tracer ] || mount -t tracefs nodev $TR 2>/dev/null
+if [ -w $TR/current_tracer ] && grep -qw function_graph $TR/available_tracers &&
+	echo alloc_contig_range >$TR/set_graph_function 2>/dev/null; then
+	echo 3 >$TR/max_graph_depth
+	echo 1 >$TR/options/funcgraph-tail 2>/dev/null
+	echo function_graph >$TR/current_tracer
+	: >$TR/trace
+	echo 1 >$TR/tracing_on
+	$B/cma_bench hold --heap camera --size 4096 --reps 20 --phase trace4k --out /tmp >/dev/null
+	echo 0 >$TR/tracing_on
+	cat $TR/trace >$O/trace-4k.txt
+	echo nop >$TR/current_tracer
+	: >$TR/set_graph_function
+	echo "# bench: alloc_contig_range traced: $(grep -c 'alloc_contig_range \*/' $O/trace-4k.txt) calls"
+else
+	echo "# bench: SKIP trace (no function_graph tracer)"
+fi
 
 part "2-4 broker"
 mkdir -p /run/dbus
@@ -98,7 +123,7 @@ hold_all() { # PHASE
 		broker_bench hold --role bench --size 4194304 --reps $HOLD_BROKER --phase "$1" --out $O/reserve.csv
 		result "broker hold without reservation $1" $?
 		broker_bench hold --role benchres --size 4194304 --reps 4 --rounds $HOLD_ROUNDS --phase "$1" \
-			--out $O/reserve.csv
+			--pause-ms 300 --out $O/reserve.csv
 		result "broker hold with reservation $1" $?
 	fi
 }
@@ -121,6 +146,7 @@ cp /tmp/bufbrokerd.log $O/ 2>/dev/null
 
 part "6 pipeline"
 if [ "$PL_FRAMES" -gt 0 ] && [ -x /etc/bufbroker-guest/pipeline.sh ] && [ -x /usr/bin/bb-camera ]; then
+	echo "copy direct broker copy direct broker" >$O/pipeline-modes.txt
 	PL_FRAMES=$PL_FRAMES PL_MODE="copy direct broker copy direct broker" \
 		sh /etc/bufbroker-guest/pipeline.sh >$O/pipeline.log 2>&1
 	rc=$?

@@ -32,8 +32,8 @@ usage() {
 }
 # total buffers over all regions
 buffers_total() { cat $S/*/buffers_allocated | awk '{n += $1} END {print n + 0}'; }
-unit_status() { # UNIT: "Result=... status=..."
-	echo "Result=$(systemctl show -P Result "$1") status=$(systemctl show -P ExecMainStatus "$1")"
+unit_status() { # UNIT: "inactive Result=... status=..." (the unit ended, its result, the exit status)
+	echo "$(systemctl is-active "$1") Result=$(systemctl show -P Result "$1") status=$(systemctl show -P ExecMainStatus "$1")"
 }
 
 udevadm settle -t 10 2>/dev/null
@@ -120,12 +120,12 @@ pngs=$(ls /out/frames/*.png 2>/dev/null | wc -l)
 # the uids the clients really ran with: bb-region-check and bb-camera log their peers' SO_PEERCRED
 cam_uid=$(grep -m1 -o ' uid=[0-9]*' $O/region-check.log | cut -d= -f2)
 video_uid=$(sed -n 's/.*video client connected: pid [0-9]* uid \([0-9]*\).*/\1/p' $O/bb-camera.txt | head -n1)
-if [ $cam_start = 0 ] && [ "$cam_status" = "Result=success status=0" ] && [ "$cam_uid" = "$(id -u camera-client)" ]; then
+if [ $cam_start = 0 ] && [ "$cam_status" = "inactive Result=success status=0" ] && [ "$cam_uid" = "$(id -u camera-client)" ]; then
 	ok "bb-camera.service succeeded as camera-client (uid $cam_uid, $(field "$camline" frames) frames, $cam_status)"
 else
 	nok "bb-camera.service succeeded as camera-client" "start $cam_start, $cam_status, uid '$cam_uid': $(tail -n 3 $O/bb-camera.txt | tr '\n' ' ')"
 fi
-if [ $video_start = 0 ] && [ "$video_status" = "Result=success status=0" ] && [ "$video_uid" = "$(id -u video-client)" ]; then
+if [ $video_start = 0 ] && [ "$video_status" = "inactive Result=success status=0" ] && [ "$video_uid" = "$(id -u video-client)" ]; then
 	ok "bb-video.service succeeded as video-client (uid $video_uid, $video_status)"
 else
 	nok "bb-video.service succeeded as video-client" "start $video_start, $video_status, uid '$video_uid': $(tail -n 3 $O/bb-video.txt | tr '\n' ' ')"
@@ -163,11 +163,21 @@ if [ $rc_copy = 0 ] && [ "$f" = 0 ] && [ "${v:-0}" -ge "$PL_FRAMES" ]; then
 else
 	nok "copy baseline: every frame verified" "exit $rc_copy: ${cp:-$(tail -n 2 $O/copy.log | tr '\n' ' ')}"
 fi
-if dmesg | grep -E 'WARNING:|BUG:|Oops|Call trace:' >$O/kernel-warnings.txt; then
+# Kernel log. One known message is not ours and is only noted: vivid's capture/output kthreads
+# compute their next wake-up from jiffies and, when the emulated CPU was stalled (an overloaded host),
+# pass a negative timeout: "schedule_timeout: wrong timeout value ..." plus a stack dump ending in
+# vivid_thread_vid_{cap,out}. Any other WARNING/BUG/Oops/Call trace fails.
+dmesg | awk '
+	/schedule_timeout: wrong timeout value/ { blk = $0 "\n"; inblk = 1; next }
+	inblk { blk = blk $0 "\n"; if (/ret_from_fork/) { inblk = 0; if (blk !~ /vivid_thread_vid_(cap|out)/) printf "%s", blk } ; next }
+	/WARNING:|BUG:|Oops|Call trace:/ { print }' >$O/kernel-warnings.txt
+vivid_late=$(dmesg | grep -c 'schedule_timeout: wrong timeout value')
+if [ -s $O/kernel-warnings.txt ]; then
 	nok "kernel log clean after the pipeline" "$(head -n 2 $O/kernel-warnings.txt | tr '\n' ' ')"
 else
 	ok "kernel log clean after the pipeline (no WARNING/BUG/Oops)"
 fi
+[ "$vivid_late" = 0 ] || echo "# vivid's kthreads woke up late $vivid_late time(s) (\"schedule_timeout: wrong timeout value\" in dmesg: the emulated CPU was stalled; vivid's, not a pipeline error)" | tee -a $O/checks.txt
 
 # ---- report -------------------------------------------------------------------------------
 row() { # LABEL PIPELINE-LINE

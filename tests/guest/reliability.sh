@@ -10,8 +10,8 @@
 #   exhaust      RegionFull, fallback only where the policy allows, fragmentation, pagemap
 #   tokens       1000 tokens unique, 32 hex digits, bits balanced (STRESS=1: 10000)
 #   kills        >= 200 clients SIGKILLed at random points (seed printed; STRESS=1: 2000)
-#   dbus_fuzz    hostile arguments to every method (CI: 50 s next to the soak; STRESS=1: 200000
-#                calls on its own)
+#   dbus_fuzz    hostile arguments to every method (CI: 55 s next to the soak; STRESS=1: up to
+#                200000 calls or 600 s on its own; the whole STRESS=1 scenario is ~1500 s)
 #   soak         5 clients, mixed load, 60 s (STRESS=1: 600 s), RSS, every error explained
 #   unload       rmmod refused while held, allowed when idle with the daemon up, Heap* signals
 #   restart      kill -9 + restart with the same command line; held buffers stay valid
@@ -27,6 +27,22 @@ rel_cannot_own() {
 		string:org.bufbroker.Broker1 uint32:0 2>&1)
 	echo "$out"
 	echo "$out" | grep -q 'org.freedesktop.DBus.Error.AccessDenied'
+}
+
+# rexpect NAME CMD...: broker.sh's bexpect plus the time it took.
+rexpect() {
+	rt0=$(cut -d' ' -f1 /proc/uptime)
+	bexpect "$@"
+	rrc=$?
+	echo "# reliability: '$1' took $(awk -v a="$rt0" '{printf "%.1f", $1 - a}' /proc/uptime) s"
+	return $rrc
+}
+
+# rrun NAME CMD...: lib.sh's run plus the time it took.
+rrun() {
+	rt0=$(cut -d' ' -f1 /proc/uptime)
+	run "$@"
+	echo "# reliability: $1 took $(awk -v a="$rt0" '{printf "%.1f", $1 - a}' /proc/uptime) s"
 }
 
 rel_stop_daemon() {
@@ -50,32 +66,32 @@ reliability_main() {
 	fi
 	t0=$(cut -d. -f1 /proc/uptime)
 	if [ "$STRESS" = 1 ]; then
-		r_kills=2000 r_tokens=10000 r_fuzz=200000 r_fuzz_s=1800 r_soak=600
+		r_kills=2000 r_tokens=10000 r_fuzz=200000 r_fuzz_s=600 r_soak=600
 	else
 		r_kills=200 r_tokens=1000 r_fuzz=5000 r_fuzz_s=55 r_soak=60
 	fi
 	dbus_pid=''
 	rm -f /run/dbus/system_bus_socket
-	bexpect "dbus-daemon --system starts (reliability)" broker_bus || return
+	rexpect "dbus-daemon --system starts (reliability)" broker_bus || return
 	: >$RLOG
 	$BT as bufbroker /usr/sbin/bufbrokerd >>$RLOG 2>&1 &
 	echo $! >$RPIDF
-	bexpect "bufbrokerd (unit command line) answers with the heaps" "$BT" wait-heaps 20 camera@78000000 ||
+	rexpect "bufbrokerd (unit command line) answers with the heaps" "$BT" wait-heaps 20 camera@78000000 ||
 		{ kill "$dbus_pid"; return; }
 	rpid=$(cat $RPIDF)
 
-	bexpect "bus policy: camera-client cannot own org.bufbroker.Broker1 (AccessDenied)" rel_cannot_own camera-client
-	bexpect "bus policy: nobody cannot own org.bufbroker.Broker1 (AccessDenied)" rel_cannot_own nobody
+	rexpect "bus policy: camera-client cannot own org.bufbroker.Broker1 (AccessDenied)" rel_cannot_own camera-client
+	rexpect "bus policy: nobody cannot own org.bufbroker.Broker1 (AccessDenied)" rel_cannot_own nobody
 	# Not in group bufbroker -> no /dev/dma_heap: broker_test's "direct: no permission without
 	# group bufbroker (EACCES)" and the board's "camera-client cannot open" cover it.
 
-	run reliability_perms "$RT" perms
-	run reliability_exhaust "$RT" exhaust
+	rrun reliability_perms "$RT" perms
+	rrun reliability_exhaust "$RT" exhaust
 	if [ "$STRESS" = 1 ]; then
-		run reliability_tokens "$RT" tokens --tokens $r_tokens
-		run reliability_kills "$RT" kills --iterations $r_kills
-		run dbus_fuzz "$T/dbus_fuzz" --daemon-pid "$rpid" --iterations $r_fuzz --max-seconds $r_fuzz_s
-		run reliability_soak "$RT" soak --daemon-pid "$rpid" --seconds $r_soak
+		rrun reliability_tokens "$RT" tokens --tokens $r_tokens
+		rrun reliability_kills "$RT" kills --iterations $r_kills
+		rrun dbus_fuzz "$T/dbus_fuzz" --daemon-pid "$rpid" --iterations $r_fuzz --max-seconds $r_fuzz_s
+		rrun reliability_soak "$RT" soak --daemon-pid "$rpid" --seconds $r_soak
 	else
 		# CI budget: one 60 s window. The soak's clients, the kill loop, the token collector and
 		# the fuzzer (one more, hostile, client) run side by side against one quiet baseline; the
@@ -90,16 +106,16 @@ reliability_main() {
 		kills_pid=$!
 		"$RT" tokens --tokens $r_tokens >/tmp/rel-tokens.out 2>&1 &
 		tok_pid=$!
-		run dbus_fuzz "$T/dbus_fuzz" --daemon-pid "$rpid" --iterations $r_fuzz --max-seconds $r_fuzz_s \
+		rrun dbus_fuzz "$T/dbus_fuzz" --daemon-pid "$rpid" --iterations $r_fuzz --max-seconds $r_fuzz_s \
 			--concurrent 1
-		for j in $tok_pid $kills_pid $soak_pid; do wait $j || failed=1; done
+		for j in $tok_pid $kills_pid $soak_pid; do wait "$j" || failed=1; done
 		cat /tmp/rel-tokens.out /tmp/rel-kills.out /tmp/rel-soak.out
 		unset REL_BASELINE
 	fi
-	run reliability_unload "$RT" unload --daemon-pid "$rpid" --module /lib/modules/bufbroker_heap.ko
-	run reliability_restart "$RT" restart --daemon-pid "$rpid" --daemon-log $RLOG --pid-file $RPIDF
+	rrun reliability_unload "$RT" unload --daemon-pid "$rpid" --module /lib/modules/bufbroker_heap.ko
+	rrun reliability_restart "$RT" restart --daemon-pid "$rpid" --daemon-log $RLOG --pid-file $RPIDF
 
-	bexpect "bufbrokerd (restarted) stops on SIGTERM" rel_stop_daemon
+	rexpect "bufbrokerd (restarted) stops on SIGTERM" rel_stop_daemon
 	if [ "$failed" -ne 0 ]; then
 		echo "# bufbrokerd log (reliability, last 30 lines):"
 		tail -n 30 $RLOG | sed 's/^/# /'

@@ -205,6 +205,33 @@ static void bad_sizes_and_counts_are_reported(void **state)
 	expect_error("[client]\nmax-buffers = 4294967296\n", 2, "is not a count");
 }
 
+static void reserve_key_parses_count_and_size(void **state)
+{
+	struct bb_policy p;
+	const struct bb_role *r;
+
+	(void)state;
+	p = load_ok("[role a]\nheaps = x\nallow-users = 0\nreserve = 4 x 8M\n"
+		    "[role b]\nheaps = x\nallow-users = 0\nreserve = 2x5000\n"
+		    "[role c]\nheaps = x\nallow-users = 0\n");
+	r = bb_policy_find_role(&p, "a");
+	assert_non_null(r);
+	assert_int_equal(r->reserve_count, 4);
+	assert_int_equal(r->reserve_size, 8 << 20);
+	r = bb_policy_find_role(&p, "b");
+	assert_int_equal(r->reserve_count, 2);
+	assert_int_equal(r->reserve_size, 8192); /* rounded up to 4 KiB */
+	r = bb_policy_find_role(&p, "c");
+	assert_int_equal(r->reserve_count, 0);
+	bb_policy_free(&p);
+	expect_error("[role a]\nheaps = x\nreserve = 8M\n", 3, "write 'reserve = N x SIZE'");
+	expect_error("[role a]\nheaps = x\nreserve = 0 x 8M\n", 3, "write 'reserve = N x SIZE'");
+	expect_error("[role a]\nheaps = x\nreserve = 65 x 8M\n", 3, "with N from 1 to 64");
+	expect_error("[role a]\nheaps = x\nreserve = 4 x lots\n", 3, "is not a size");
+	expect_error("[role a]\nheaps = x\nreserve = 4 x 8M extra\n", 3, "write 'reserve = N x SIZE'");
+	expect_error("[client]\nreserve = 4 x 8M\n", 2, "unknown key 'reserve' in [client]");
+}
+
 static void missing_and_unknown_sections_are_reported(void **state)
 {
 	(void)state;
@@ -392,6 +419,7 @@ int main(void)
 		cmocka_unit_test(sizes_parse_with_binary_suffixes),
 		cmocka_unit_test(overflowing_size_is_reported_at_its_line),
 		cmocka_unit_test(bad_sizes_and_counts_are_reported),
+		cmocka_unit_test(reserve_key_parses_count_and_size),
 		cmocka_unit_test(missing_and_unknown_sections_are_reported),
 		cmocka_unit_test(unknown_keys_and_junk_lines_are_reported),
 		cmocka_unit_test(duplicate_roles_and_keys_are_reported_with_both_places),
