@@ -27,11 +27,13 @@ $(KENV):
 
 kernel: $(KENV)
 
-# The module is built in kernel/ (kbuild's M=) and copied per suite, so suites do not mix.
+# The module is built from a copy of kernel/ per suite (kbuild writes next to its sources), so
+# suites and concurrent builds never mix objects.
 module: $(KENV)
-	. ./$(KENV) && $(MAKE) -C kernel KDIR=$$KDIR ARCH=arm64 CROSS_COMPILE=$(CROSS) clean >/dev/null
-	. ./$(KENV) && $(MAKE) -C kernel KDIR=$$KDIR ARCH=arm64 CROSS_COMPILE=$(CROSS)
-	cp kernel/bufbroker_heap.ko $(KBUILD)/bufbroker_heap.ko
+	rm -rf $(KBUILD)/kmod && mkdir -p $(KBUILD)/kmod
+	cp kernel/Makefile kernel/Kbuild kernel/*.c kernel/*.h $(KBUILD)/kmod/
+	. ./$(KENV) && $(MAKE) -C $(KBUILD)/kmod KDIR=$$KDIR ARCH=arm64 CROSS_COMPILE=$(CROSS)
+	cp $(KBUILD)/kmod/bufbroker_heap.ko $(KBUILD)/bufbroker_heap.ko
 
 host:
 	for d in $(HOST_DIRS); do $(MAKE) -C $$d TARGET=host || exit 1; done

@@ -515,6 +515,13 @@ static int cmd_hold(void)
 	int n = 0, failures = 0, not_zeroed = 0, map_failed = 0, recycled = 0;
 	if (!held || !ns)
 		return 1;
+	{
+		/* Warm-up: the daemon registers a client (bus credentials, tracking) on first contact. */
+		struct bb_buffer_info *li = NULL;
+		size_t nli = 0;
+		if (bb_client_list_buffers(c, &li, &nli) == 0)
+			bb_buffer_info_free(li, nli);
+	}
 	for (int k = 0; k < rounds; k++) {
 		int h = 0;
 		for (int i = 0; i < reps; i++) {

@@ -17,7 +17,20 @@
 #include "bufbroker.h"
 #include "bufbroker_compat.h"
 
+/*
+ * Our nodes go to /dev/dma_heap/<name> either way (see bb_devnode()). The class
+ * is "dma_heap" as in mainline, so udev rules written for mainline heaps
+ * match, unless the kernel has its own dma-heap framework but does not export
+ * dma_heap_add() (CONFIG_DMABUF_HEAPS before 6.18): that kernel owns the class
+ * name, so ours gets a name of its own. The char device region keeps the
+ * name "dma_heap" so that systemd's DeviceAllow=char-dma_heap covers both.
+ */
+#if IS_ENABLED(CONFIG_DMABUF_HEAPS)
+#define BB_CLASS_NAME	"bufbroker_heap"
+#else
 #define BB_CLASS_NAME	"dma_heap"
+#endif
+#define BB_CHRDEV_NAME	"dma_heap"
 
 static dev_t bb_devt;
 static struct class *bb_class;
@@ -137,7 +150,7 @@ static char *bb_devnode(BB_DEVNODE_CONST struct device *dev, umode_t *mode)
 }
 
 /**
- * bb_chardev_init() - create the "dma_heap" class and reserve device numbers
+ * bb_chardev_init() - create our heap class and reserve device numbers
  *
  * Return: 0 or a negative errno.
  */
@@ -149,7 +162,7 @@ int bb_chardev_init(void)
 	if (BB_HAVE_DMA_HEAP_API)
 		return 0;
 
-	ret = alloc_chrdev_region(&bb_devt, 0, BB_MAX_HEAPS, BB_CLASS_NAME);
+	ret = alloc_chrdev_region(&bb_devt, 0, BB_MAX_HEAPS, BB_CHRDEV_NAME);
 	if (ret)
 		return ret;
 	bb_class = bb_class_create(BB_CLASS_NAME);
@@ -185,6 +198,8 @@ static int bb_heap_node_add(struct bb_heap *heap)
 	struct device *dev;
 	int ret;
 
+	if (bb_kernel_heap_exists(heap->name))
+		return -EEXIST;
 	if (bb_next_minor >= BB_MAX_HEAPS)
 		return -ENOSPC;
 	heap->devt = MKDEV(MAJOR(bb_devt), MINOR(bb_devt) + bb_next_minor);

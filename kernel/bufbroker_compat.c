@@ -27,10 +27,10 @@
 #include "bufbroker.h"
 #include "bufbroker_compat.h"
 
-#if BB_HAVE_DMA_HEAP_API
-#include <linux/dma-heap.h>
 #include <linux/namei.h>
 #include <linux/slab.h>
+#if BB_HAVE_DMA_HEAP_API
+#include <linux/dma-heap.h>
 #endif
 
 /*
@@ -283,6 +283,35 @@ void bb_mem_fini(struct bb_region *r)
 
 #endif /* BB_HAVE_CMA_ALLOC */
 
+/**
+ * bb_kernel_heap_exists() - does the kernel's own dma-heap framework have @name?
+ * @name: heap name
+ *
+ * The framework exports no lookup by name, but its class devices are in
+ * sysfs. dma_heap_add() also creates the class device before it checks the
+ * name, so a duplicate would first trip sysfs' duplicate-name warning:
+ * asking first avoids that too.
+ *
+ * Return: true if /sys/class/dma_heap/@name exists and belongs to the kernel.
+ */
+bool bb_kernel_heap_exists(const char *name)
+{
+	struct path path;
+	bool found;
+	char *p;
+
+	if (!IS_ENABLED(CONFIG_DMABUF_HEAPS))
+		return false;
+	p = kasprintf(GFP_KERNEL, "/sys/class/dma_heap/%s", name);
+	if (!p)
+		return false;
+	found = !kern_path(p, LOOKUP_FOLLOW, &path);
+	if (found)
+		path_put(&path);
+	kfree(p);
+	return found;
+}
+
 #if BB_HAVE_DMA_HEAP_API
 
 static struct dma_buf *bb_kheap_allocate(struct dma_heap *kheap, unsigned long len,
@@ -296,27 +325,6 @@ static struct dma_buf *bb_kheap_allocate(struct dma_heap *kheap, unsigned long l
 static const struct dma_heap_ops bb_kheap_ops = {
 	.allocate = bb_kheap_allocate,
 };
-
-/*
- * dma_heap_add() creates the class device before it checks the name, so a
- * duplicate would first trip sysfs' duplicate-name warning. The framework
- * exports no lookup by name; its class devices are visible in sysfs.
- */
-static bool bb_kheap_exists(const char *name)
-{
-	struct path path;
-	bool found;
-	char *p;
-
-	p = kasprintf(GFP_KERNEL, "/sys/class/dma_heap/%s", name);
-	if (!p)
-		return false;
-	found = !kern_path(p, LOOKUP_FOLLOW, &path);
-	if (found)
-		path_put(&path);
-	kfree(p);
-	return found;
-}
 
 /**
  * bb_kheap_add() - register a heap name with the kernel's dma-heap framework
@@ -337,7 +345,7 @@ int bb_kheap_add(struct bb_heap *heap)
 	};
 	struct dma_heap *kheap;
 
-	if (bb_kheap_exists(heap->name))
+	if (bb_kernel_heap_exists(heap->name))
 		return -EEXIST;
 	kheap = dma_heap_add(&info);
 	if (IS_ERR(kheap))

@@ -65,6 +65,7 @@ void bb_mem_fini(struct bb_region *r);
 int bb_mem_alloc(struct bb_region *r, size_t len, struct bb_chunk *c);
 void bb_mem_free(struct bb_region *r, struct bb_chunk *c);
 void bb_default_area_bounds(struct bb_region *r);
+bool bb_kernel_heap_exists(const char *name);
 
 #if BB_HAVE_DMA_HEAP_API
 int bb_kheap_add(struct bb_heap *heap);

@@ -61,6 +61,13 @@ if [ -n "${BB_STRESS:-}" ]; then
 else
 	host_suite fuzz-policy make -s -C tests/fuzz run RUNS=200000 FUZZ_SECONDS=30
 fi
+# D-Bus fuzzing of the ASan/UBSan daemon on a private bus (tests/host/dbus-fuzz-host.sh; the guest
+# runs the same fuzzer against the real heaps in tests/guest/reliability.sh).
+if [ -n "${BB_STRESS:-}" ]; then
+	host_suite dbus-fuzz tests/host/dbus-fuzz-host.sh 1000000 1200
+else
+	host_suite dbus-fuzz tests/host/dbus-fuzz-host.sh 20000 60
+fi
 
 # No Debian kernel has CONFIG_DMABUF_HEAPS, so the module's "the kernel has dma-buf heaps" path
 # (register through dma_heap_add(), skip names the kernel already has) cannot run here. Prove it
