@@ -43,19 +43,19 @@ fail() { echo "FAIL ($mode): $*"; exit 1; }
 ! echo "$out" | grep -E 'warning:|error:' || fail "the build is not warning-free"
 ko=$src/bufbroker_heap.ko
 undef=$(aarch64-linux-gnu-nm -u "$ko")
-echo "$undef" | grep -qw kern_path || fail "no lookup of the kernel's existing heap names"
+echo "$undef" | grep -w kern_path >/dev/null || fail "no lookup of the kernel's existing heap names"
 if [ "$mode" = exported ]; then
 	grep -q BUFBROKER_HAVE_DMA_HEAP_ADD "$src/.bufbroker_compat.o.cmd" || fail "feature not detected"
-	modinfo -F import_ns "$ko" | grep -qx DMA_BUF_HEAP || fail "no DMA_BUF_HEAP import"
-	echo "$undef" | grep -qw dma_heap_add || fail "dma_heap_add not called"
+	modinfo -F import_ns "$ko" | grep -x DMA_BUF_HEAP >/dev/null || fail "no DMA_BUF_HEAP import"
+	echo "$undef" | grep -w dma_heap_add >/dev/null || fail "dma_heap_add not called"
 	! echo "$undef" | grep -wE 'class_create|__class_create' || fail "still creates a class of its own"
 	echo "ok: CONFIG_DMABUF_HEAPS=y with dma_heap_add exported: registers through dma_heap_add"
 else
 	! grep -q BUFBROKER_HAVE_DMA_HEAP_ADD "$src/.bufbroker_compat.o.cmd" || fail "detected an export that is not there"
-	! echo "$undef" | grep -qw dma_heap_add || fail "calls dma_heap_add, which this kernel does not export"
-	echo "$undef" | grep -qwE 'class_create|__class_create' || fail "creates no class for its nodes"
+	! echo "$undef" | grep -w dma_heap_add >/dev/null || fail "calls dma_heap_add, which this kernel does not export"
+	echo "$undef" | grep -wE 'class_create|__class_create' >/dev/null || fail "creates no class for its nodes"
 	# KBUILD_MODNAME only appears inside longer log formats in this object, so an exact
 	# "bufbroker_heap" string is the class name.
-	strings "$src/bufbroker_chardev.o" | grep -qx bufbroker_heap || fail "class name is not bufbroker_heap"
+	strings "$src/bufbroker_chardev.o" | grep -x bufbroker_heap >/dev/null || fail "class name is not bufbroker_heap"
 	echo "ok: CONFIG_DMABUF_HEAPS=y without exports: own class bufbroker_heap, nodes in /dev/dma_heap"
 fi
