@@ -51,7 +51,7 @@ stress:
 	BB_STRESS=1 tools/check.sh $(SUITE)
 
 check-kernels:
-	@rc=0; for s in bookworm trixie sid; do tools/check.sh $$s || rc=1; done; exit $$rc
+	tools/check-kernels.sh $(SUITES)
 
 run:
 	tools/run-board.sh $(SUITE)

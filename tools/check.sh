@@ -94,4 +94,5 @@ if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
 fi
 
 echo
-tools/tally.sh "$results" "$logs"/result-*.log
+tools/tally.sh "$results" "$logs"/result-*.log | tee "$logs/tally.txt"
+exit "${PIPESTATUS[0]}"
