@@ -123,6 +123,8 @@ int bb_contig_init(struct bb_region *r);
 void bb_contig_fini(struct bb_region *r);
 int bb_contig_alloc(struct bb_region *r, size_t len, struct bb_chunk *c);
 void bb_contig_free(struct bb_region *r, struct bb_chunk *c);
+bool bb_cma_pages_zeroed(void);
+void bb_clear_pages(struct page *page, unsigned long count);
 
 /* bufbroker_sysfs.c */
 int bb_sysfs_init(void);

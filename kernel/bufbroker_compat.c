@@ -178,6 +178,8 @@ static bool bb_mem_from_region(struct bb_region *r, struct page *page, size_t si
 	return page_count(page + (size >> PAGE_SHIFT) - 1) == 1;
 }
 
+#define BB_DMA_ATTRS	(DMA_ATTR_NO_KERNEL_MAPPING | DMA_ATTR_NO_WARN)
+
 static size_t bb_mem_alloc_size(struct bb_region *r, size_t len)
 {
 	/* Without cma_area, dma-direct only uses the default area above a page. */
@@ -204,15 +206,23 @@ int bb_mem_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 	if (r->contig)
 		return bb_contig_alloc(r, len, c);
 
-	/* dma_alloc_pages() returns memory it already cleared. */
-	page = dma_alloc_pages(r->dev, size, &dma, DMA_BIDIRECTIONAL,
-			       GFP_KERNEL | __GFP_NOWARN);
+	/*
+	 * Zeroed exactly once: dma_alloc_pages() would memset pages that CMA
+	 * already cleared (init_on_alloc, on in Debian). Without a kernel
+	 * mapping, dma-direct hands back the CMA pages as they are (its
+	 * cookie is the struct page) after cleaning their cache lines, and we
+	 * clear them only when the page allocator did not.
+	 */
+	page = dma_alloc_attrs(r->dev, size, &dma, GFP_KERNEL | __GFP_NOWARN,
+			       BB_DMA_ATTRS);
 	if (!page)
 		return -ENOMEM;
 	if (!bb_mem_from_region(r, page, size)) {
-		dma_free_pages(r->dev, size, page, dma, DMA_BIDIRECTIONAL);
+		dma_free_attrs(r->dev, size, page, dma, BB_DMA_ATTRS);
 		return -ENOMEM;
 	}
+	if (!bb_cma_pages_zeroed())
+		bb_clear_pages(page, size >> PAGE_SHIFT);
 	c->page = page;
 	c->size = size;
 	c->dma = dma;
@@ -229,7 +239,7 @@ void bb_mem_free(struct bb_region *r, struct bb_chunk *c)
 	if (r->contig)
 		bb_contig_free(r, c);
 	else
-		dma_free_pages(r->dev, c->size, c->page, c->dma, DMA_BIDIRECTIONAL);
+		dma_free_attrs(r->dev, c->size, c->page, c->dma, BB_DMA_ATTRS);
 }
 
 /**

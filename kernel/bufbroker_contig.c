@@ -69,22 +69,30 @@ struct bb_contig {
 	unsigned long *bitmap;
 };
 
-/*
- * Are pages fresh from alloc_contig_range() already zero?
+/**
+ * bb_cma_pages_zeroed() - are pages fresh from CMA already zero?
  *
- * alloc_contig_range() takes free pages with isolate_freepages_range(),
- * whose split_map_pages() calls post_alloc_hook(page, order, __GFP_MOVABLE)
- * for every chunk (6.1 and 6.12 alike). post_alloc_hook() clears the pages
- * when want_init_on_alloc() and not want_init_on_free(); with init_on_free
- * the buddy allocator keeps free pages zeroed (its own __GFP_ZERO relies on
- * that). Either way they are zero; otherwise nobody cleared them.
+ * alloc_contig_range(), behind cma_alloc() too, takes free pages with
+ * isolate_freepages_range(), whose split_map_pages() calls
+ * post_alloc_hook(page, order, __GFP_MOVABLE) for every chunk (6.1 and 6.12
+ * alike). post_alloc_hook() clears the pages when want_init_on_alloc() and
+ * not want_init_on_free(); with init_on_free the buddy allocator keeps free
+ * pages zeroed (its own __GFP_ZERO relies on that). Either way they are zero;
+ * otherwise nobody cleared them. Debian's kernels have init_on_alloc on.
+ *
+ * Return: true if the caller must not clear them again.
  */
-static bool bb_contig_pages_zeroed(void)
+bool bb_cma_pages_zeroed(void)
 {
 	return want_init_on_free() || want_init_on_alloc(GFP_KERNEL);
 }
 
-static void bb_contig_clear(struct page *page, unsigned long count)
+/**
+ * bb_clear_pages() - zero @count pages from @page on
+ * @page: first page
+ * @count: number of pages
+ */
+void bb_clear_pages(struct page *page, unsigned long count)
 {
 	unsigned long i;
 
@@ -138,7 +146,7 @@ int bb_contig_init(struct bb_region *r)
 	ctg->count = count;
 	r->contig = ctg;
 	dev_dbg(r->dev, "allocating with alloc_contig_range(), pages %s zeroed by the kernel\n",
-		bb_contig_pages_zeroed() ? "are" : "are not");
+		bb_cma_pages_zeroed() ? "are" : "are not");
 	return 0;
 }
 
@@ -217,8 +225,8 @@ int bb_contig_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 
 	c->page = pfn_to_page(pfn);
 	/* Zero exactly once: only when post_alloc_hook() did not. */
-	if (!bb_contig_pages_zeroed())
-		bb_contig_clear(c->page, count);
+	if (!bb_cma_pages_zeroed())
+		bb_clear_pages(c->page, count);
 	c->size = len;
 	c->dma = 0;
 	return 0;
