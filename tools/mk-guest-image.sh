@@ -48,6 +48,9 @@ if [ "$scenario" = check ]; then
 		for p in reliability_test dbus_fuzz; do
 			[ -e "$a/guest-tests/$p" ] && extra+=("$a/guest-tests/$p=/opt/bufbroker/guest-tests/$p")
 		done
+		for p in producer consumer; do
+			[ -e "$a/examples/$p" ] && extra+=("$a/examples/$p=/opt/bufbroker/examples/$p")
+		done
 		"$top/tools/guest-userspace.sh" "$sysroot" "$ustage" \
 			"$a/libclient/libbufbroker.so.1=/usr/lib/aarch64-linux-gnu/libbufbroker.so.1" \
 			"$a/daemon/bufbrokerd=/usr/sbin/bufbrokerd" \

@@ -85,6 +85,25 @@ ctl_alloc() {
 	echo "$out" | grep -q 1048576
 }
 
+# examples/producer (camera-client) shares 3 buffers with role video; examples/consumer
+# (video-client) imports each token and checks the producer's pattern byte for byte.
+examples_pair() {
+	E=/opt/bufbroker/examples
+	rm -f /tmp/ex.in /tmp/ex.out
+	mkfifo /tmp/ex.in
+	$BT as camera-client $E/producer --count 3 --size 262144 </tmp/ex.in >/tmp/ex.out &
+	ex_pid=$!
+	exec 9>/tmp/ex.in # the producer keeps its buffers until its stdin closes
+	wait_for 20 sh -c '[ "$(grep -c . /tmp/ex.out)" -ge 3 ]' || { exec 9>&-; return 1; }
+	ex_rc=0
+	while read -r tok seq; do
+		$BT as video-client $E/consumer "$tok" "$seq" || ex_rc=1
+	done </tmp/ex.out
+	exec 9>&-
+	wait $ex_pid || ex_rc=1
+	return $ex_rc
+}
+
 ctl_alloc_denied() {
 	$BT as nobody bufbrokerctl alloc camera 1M
 	[ $? -eq 5 ]
@@ -146,6 +165,8 @@ broker_main() {
 	bexpect "bufbrokerctl usage --json" ctl_usage
 	bexpect "bufbrokerctl --json alloc camera 1M as camera-client" ctl_alloc
 	bexpect "bufbrokerctl alloc as uid nobody exits 5 (access denied)" ctl_alloc_denied
+	bexpect "examples: producer (camera-client) shares, consumer (video-client) imports and verifies" \
+		examples_pair
 	bexpect "bufbrokerctl policy check of the board policy exits 0" ctl_policy_good
 	bexpect "bufbrokerctl policy check of a bad file exits 4 with file:line" ctl_policy_bad
 	bexpect "bufbrokerd exits 0 on SIGTERM" broker_sigterm
