@@ -16,6 +16,7 @@
  * Expected policy: daemon/policy/qemu-board.conf + tests/guest/policy-test.conf.
  */
 #include "bbutil.h"
+#include "clientmsg.h"
 #include "harness.h"
 
 #include <bufbroker/bufbroker.h>
@@ -60,15 +61,6 @@ static void msleep(unsigned int ms)
 		;
 }
 
-static int drop_to(const char *user)
-{
-	struct passwd *pw = getpwnam(user);
-	if (!pw)
-		return -ENOENT;
-	if (initgroups(user, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
-		return -errno;
-	return 0;
-}
 
 /* The region (sysfs directory) that has heap node @heap, e.g. "linux,cma" for
  * default_cma_region when the default area comes from the DT. */
@@ -173,63 +165,7 @@ static void fd_bufname(int fd, char *out, size_t len)
 
 /* ---- messages between parent and child clients ---------------------------------------------- */
 
-static int msg_send(int s, int fd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int msg_send(int s, int fd, const char *fmt, ...)
-{
-	char text[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
-	va_end(ap);
-	struct iovec iov = { text, strlen(text) + 1 };
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		m.msg_control = cm.b;
-		m.msg_controllen = sizeof(cm.b);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	return sendmsg(s, &m, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
 
-/* Receive one message (NUL-terminated into @text); *fd gets a passed fd or -1. */
-static int msg_recv(int s, char *text, size_t len, int *fd, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = s, .events = POLLIN };
-	int r = poll(&pfd, 1, timeout_ms);
-	if (r == 0)
-		return -ETIMEDOUT;
-	if (r < 0)
-		return -errno;
-	union {
-		struct cmsghdr h;
-		char b[CMSG_SPACE(sizeof(int))];
-	} cm;
-	struct iovec iov = { text, len - 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.b,
-			    .msg_controllen = sizeof(cm.b) };
-	ssize_t n = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
-	if (n < 0)
-		return -errno;
-	if (n == 0)
-		return -EPIPE;
-	text[n] = 0;
-	if (fd) {
-		*fd = -1;
-		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-		if (c && c->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
-	}
-	return (int)n;
-}
 
 struct peer {
 	pid_t pid;
