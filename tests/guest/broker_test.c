@@ -233,25 +233,7 @@ static int peer_wait(struct peer *p, char *text, size_t len, int *fd, char *why,
 
 static void peer_stop(struct peer *p)
 {
-	if (p->pid > 0) {
-		msg_send(p->sock, -1, "EXIT");
-		int st;
-		for (int i = 0; i < 100; i++) {
-			if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-				p->pid = -1;
-				break;
-			}
-			msleep(50);
-		}
-		if (p->pid > 0) {
-			kill(p->pid, SIGKILL);
-			waitpid(p->pid, &st, 0);
-		}
-	}
-	if (p->sock >= 0)
-		close(p->sock);
-	p->pid = -1;
-	p->sock = -1;
+	child_stop(&p->pid, &p->sock);
 }
 
 /* Child side: wait for a command from the parent (EXIT and a closed socket end the child). */

@@ -7,7 +7,10 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clientmsg.h"
@@ -84,4 +87,29 @@ uint32_t uid_of(const char *user)
 {
 	struct passwd *pw = getpwnam(user);
 	return pw ? pw->pw_uid : (uint32_t)-1;
+}
+
+void child_stop(pid_t *pid, int *sock)
+{
+	if (*pid > 0) {
+		int st;
+
+		msg_send(*sock, -1, "EXIT");
+		for (int i = 0; i < 100 && *pid > 0; i++) {
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+
+			if (waitpid(*pid, &st, WNOHANG) == *pid)
+				*pid = -1;
+			else
+				nanosleep(&ts, NULL);
+		}
+		if (*pid > 0) {
+			kill(*pid, SIGKILL);
+			waitpid(*pid, &st, 0);
+		}
+	}
+	if (*sock >= 0)
+		close(*sock);
+	*pid = -1;
+	*sock = -1;
 }

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Send printf-formatted text and, if @fd >= 0, a copy of @fd. 0 or -errno. */
 int msg_send(int s, int fd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -18,6 +19,11 @@ int msg_send(int s, int fd, const char *fmt, ...) __attribute__((format(printf, 
 int msg_recv(int s, char *text, size_t len, int *fd, int timeout_ms);
 /* Become @user (its groups, gid, uid) for good. 0 or -errno (-ENOENT: no such user). */
 int drop_to(const char *user);
+/*
+ * Stop a forked client: ask it to exit (message "EXIT" on @sock), wait up to 5 s, then SIGKILL
+ * and reap it. Closes @sock; sets *@pid and *@sock to -1.
+ */
+void child_stop(pid_t *pid, int *sock);
 /* The uid of @user, or (uint32_t)-1. */
 uint32_t uid_of(const char *user);
 

@@ -680,25 +680,7 @@ static int agent_cmd(struct agent *a, char *ans, size_t len, int *fd, const char
 
 static void agent_stop(struct agent *a)
 {
-	if (a->pid > 0) {
-		msg_send(a->sock, -1, "EXIT");
-		int st;
-		for (int i = 0; i < 100; i++) {
-			if (waitpid(a->pid, &st, WNOHANG) == a->pid) {
-				a->pid = -1;
-				break;
-			}
-			msleep(50);
-		}
-		if (a->pid > 0) {
-			kill(a->pid, SIGKILL);
-			waitpid(a->pid, &st, 0);
-		}
-	}
-	if (a->sock >= 0)
-		close(a->sock);
-	a->pid = -1;
-	a->sock = -1;
+	child_stop(&a->pid, &a->sock);
 }
 
 /* ---- killed clients ---------------------------------------------------------------------------- */
