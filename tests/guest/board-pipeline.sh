@@ -64,11 +64,12 @@ rcpid=$!
 i=0
 until grep -q 'checking against' $O/region-check.log 2>/dev/null || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
 
-# mid-stream sample: once the camera holds its buffers, wait about half the stream (12.5 fps)
+# mid-stream sample: as soon as the camera holds its buffers (it keeps them until the stream
+# ends). No fixed wait: vivid runs 12.5 fps on 6.1 but 30 fps on 6.12/7.2, where a short stream
+# was already over when a sleep sized for 6.1 ended.
 (
 	i=0
 	while [ "$(buffers_total)" -le "$before_buffers" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-	sleep $((PL_FRAMES / 25 + 1))
 	{
 		echo "# at $(cut -d' ' -f1 /proc/uptime) s uptime; bb-camera $(systemctl is-active bb-camera.service), bb-video $(systemctl is-active bb-video.service)"
 		usage during
