@@ -6,13 +6,18 @@
  *
  *   broker_bench latency --role R --heap H [--reps N] [--max-size BYTES] --out DIR
  *       DIR/rtt.csv     op,n,med_us,p99_us,max_us: Properties.Get Version and Peer.Ping to the
- *                       daemon (sd-bus, own connection) = one plain D-Bus method round trip
- *       DIR/broker.csv  size_bytes,n,direct_med_us,direct_p99_us,broker_med_us,broker_p99_us:
+ *                       daemon (sd-bus, own connection) = one plain D-Bus method round trip,
+ *                       through dbus-daemon (dbus_*) and on a private session (session_*)
+ *       DIR/broker.csv  size_bytes,n,direct_med_us,direct_p99_us,broker_med_us,broker_p99_us,
+ *                       bus_med_us,bus_p99_us:
  *                       direct = DMA_HEAP_IOCTL_ALLOC on /dev/dma_heap/H + close;
- *                       broker = bb_client_alloc(R) + bb_client_release (Allocate + Release);
- *                       interleaved rep by rep so both see the same noise
+ *                       broker = bb_client_alloc(R) + bb_client_release (Allocate + Release),
+ *                       the library's default (private session); bus = the same with
+ *                       BB_CONNECT_NO_SESSION (through dbus-daemon);
+ *                       interleaved rep by rep so all three see the same noise
  *       DIR/share.csv   op,n,med_us,p99_us,max_us: Share(role:R) on one connection + Import on a
- *                       second connection (the token's round trip), 64 KiB buffer
+ *                       second connection (the token's round trip), 64 KiB buffer; share_import
+ *                       on sessions, share_import_bus through dbus-daemon
  *   broker_bench scale --role R --clients N [--ops M] [--size BYTES] --out FILE
  *       N processes, one connection each, start together (pipe barrier), M x (Allocate +
  *       Release) each. Appends clients,ops,failures,wall_s,ops_per_s,p50_us,p99_us,max_us.
@@ -30,12 +35,14 @@
  * Progress and figures on stdout as "# " lines.
  */
 #include "bbutil.h"
+#include "rawsession.h"
 
 #include <bufbroker/bufbroker.h>
 #include <systemd/sd-bus.h>
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -98,9 +105,9 @@ static FILE *open_in_dir(const char *name, const char *header)
 	return open_csv(p, header);
 }
 
-static int connect_or_die(struct bb_client **c)
+static int connect_or_die_flags(struct bb_client **c, unsigned int flags)
 {
-	int r = bb_client_connect(c, 0);
+	int r = bb_client_connect(c, flags);
 	if (r < 0) {
 		printf("# connect: %s\n", strerror(-r));
 		exit(1);
@@ -108,11 +115,19 @@ static int connect_or_die(struct bb_client **c)
 	return 0;
 }
 
+#define connect_or_die(c) connect_or_die_flags((c), 0)
+
+/* Destination of plain calls: NULL on a peer-to-peer session (no bus names there). */
+static const char *dest_of(sd_bus *bus)
+{
+	return sd_bus_is_bus_client(bus) > 0 ? DEST : NULL;
+}
+
 static int dbus_get_version(sd_bus *bus)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	uint32_t v = 0;
-	int r = sd_bus_get_property_trivial(bus, DEST, PATH, DEST, "Version", &e, 'u', &v);
+	int r = sd_bus_get_property_trivial(bus, dest_of(bus), PATH, DEST, "Version", &e, 'u', &v);
 	sd_bus_error_free(&e);
 	return r < 0 ? r : (int)v;
 }
@@ -121,8 +136,8 @@ static int dbus_ping(sd_bus *bus)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	sd_bus_message *reply = NULL;
-	int r = sd_bus_call_method(bus, DEST, PATH, "org.freedesktop.DBus.Peer", "Ping", &e, &reply,
-				   "");
+	int r = sd_bus_call_method(bus, dest_of(bus), PATH, "org.freedesktop.DBus.Peer", "Ping", &e,
+				   &reply, "");
 	sd_bus_message_unref(reply);
 	sd_bus_error_free(&e);
 	return r;
@@ -135,12 +150,65 @@ static void rtt_row(FILE *f, const char *op, uint64_t *ns, int n)
 	printf("# %-24s n=%d med %.1f us p99 %.1f us max %.1f us\n", op, d.n, d.med, d.p99, d.max);
 }
 
+/* A raw private session (OpenSession) for plain round trips without dbus-daemon; NULL if none. */
+static sd_bus *open_raw_session(sd_bus *bus)
+{
+	sd_bus *s = NULL;
+
+	return bb_raw_session_open(bus, &s, NULL) < 0 ? NULL : s;
+}
+
+/* n timed calls of @fn on @bus into @ns; returns how many succeeded. */
+static int time_calls(int (*fn)(sd_bus *), sd_bus *bus, int want, uint64_t *ns, int reps_n)
+{
+	int n = 0;
+
+	for (int i = 0; i < 5; i++)
+		fn(bus);
+	for (int i = 0; i < reps_n; i++) {
+		uint64_t t0 = bb_now_ns();
+		int r = fn(bus);
+		uint64_t t1 = bb_now_ns();
+		if (r < 0 || (want >= 0 && r != want))
+			continue;
+		ns[n++] = t1 - t0;
+	}
+	return n;
+}
+
+/*
+ * Share @buf of @owner with @target, import the token on @importer, release the import. Times the
+ * pair into *@pair_ns and the Share alone into *@share_ns (if not NULL). 0 or -errno.
+ */
+static int share_import_once(struct bb_client *owner, struct bb_buffer *buf, struct bb_client *importer,
+			     const char *target, uint64_t *pair_ns, uint64_t *share_ns)
+{
+	char tok[BB_TOKEN_MAX];
+	struct bb_buffer *imp = NULL;
+	uint64_t t0 = bb_now_ns();
+	int r = bb_client_share(owner, bb_buffer_get_id(buf), target, tok, sizeof(tok));
+	uint64_t t1 = bb_now_ns();
+	int r2 = r < 0 ? r : bb_client_import(importer, tok, &imp);
+	uint64_t t2 = bb_now_ns();
+
+	if (r < 0 || r2 < 0) {
+		printf("# share/import: %s / %s\n", bb_client_last_error_message(owner),
+		       bb_client_last_error_message(importer));
+		return r < 0 ? r : r2;
+	}
+	bb_client_release(importer, imp);
+	*pair_ns = t2 - t0;
+	if (share_ns)
+		*share_ns = t1 - t0;
+	return 0;
+}
+
 static int cmd_latency(void)
 {
 	static const uint64_t sizes[] = { 4 * KiB,  64 * KiB, 256 * KiB, 1 * MiB,
 					  4 * MiB, 8 * MiB,  16 * MiB,  32 * MiB };
 	uint64_t *a = calloc((size_t)reps * 4, sizeof(*a)), *b = calloc((size_t)reps * 4, sizeof(*b));
-	struct bb_client *c, *c2;
+	struct bb_client *c;
 	sd_bus *bus = NULL;
 	int rc = 0;
 
@@ -152,41 +220,36 @@ static int cmd_latency(void)
 		return 1;
 	}
 
-	/* One plain D-Bus method round trip to the daemon. */
+	/* One plain D-Bus method round trip to the daemon: through dbus-daemon, and on a private
+	 * session (what the library uses by default). */
 	FILE *rtt = open_in_dir("rtt.csv", "op,n,med_us,p99_us,max_us");
-	for (int i = 0; i < 5; i++)
-		dbus_get_version(bus);
-	int n = 0;
-	for (int i = 0; i < reps * 4; i++) {
-		uint64_t t0 = bb_now_ns();
-		int r = dbus_get_version(bus);
-		uint64_t t1 = bb_now_ns();
-		if (r != 1) {
-			printf("# Get Version: %d\n", r);
-			rc = 1;
-			continue;
-		}
-		a[n++] = t1 - t0;
-	}
+	sd_bus *sess = open_raw_session(bus);
+	int n = time_calls(dbus_get_version, bus, 1, a, reps * 4);
+	if (n < reps * 4)
+		rc = 1;
 	rtt_row(rtt, "dbus_get_version", a, n);
-	n = 0;
-	for (int i = 0; i < reps * 4; i++) {
-		uint64_t t0 = bb_now_ns();
-		int r = dbus_ping(bus);
-		uint64_t t1 = bb_now_ns();
-		if (r < 0) {
-			printf("# Ping: %s\n", strerror(-r));
-			rc = 1;
-			continue;
-		}
-		a[n++] = t1 - t0;
-	}
+	n = time_calls(dbus_ping, bus, -1, a, reps * 4);
 	rtt_row(rtt, "dbus_ping", a, n);
+	if (sess) {
+		n = time_calls(dbus_get_version, sess, 1, a, reps * 4);
+		rtt_row(rtt, "session_get_version", a, n);
+		n = time_calls(dbus_ping, sess, -1, a, reps * 4);
+		rtt_row(rtt, "session_ping", a, n);
+	} else {
+		printf("# OpenSession failed: no session round trips\n");
+		rc = 1;
+	}
 	fclose(rtt);
 
 	/* Broker vs direct, per size, interleaved. */
 	FILE *bf = open_in_dir("broker.csv", "size_bytes,n,direct_med_us,direct_p99_us,broker_med_us,"
-					     "broker_p99_us");
+					     "broker_p99_us,bus_med_us,bus_p99_us");
+	struct bb_client *cb_client;
+	uint64_t *cb = calloc((size_t)reps * 4, sizeof(*cb));
+
+	connect_or_die_flags(&cb_client, BB_CONNECT_NO_SESSION);
+	if (!cb)
+		return 1;
 	int hfd = bb_heap_open(heap);
 	if (hfd < 0) {
 		printf("# open heap %s: %s\n", heap, strerror(errno));
@@ -198,7 +261,7 @@ static int cmd_latency(void)
 		uint64_t len = sizes[s];
 		if (len > max_size)
 			continue;
-		int na = 0, nb = 0;
+		int na = 0, nb = 0, nc = 0;
 		for (int i = -2; i < reps; i++) { /* two warm-up rounds */
 			uint64_t t0 = bb_now_ns();
 			int fd = bb_heap_alloc(hfd, len);
@@ -223,15 +286,32 @@ static int cmd_latency(void)
 			} else if (i >= 0) {
 				b[nb++] = t1 - t0;
 			}
+			/* The same through dbus-daemon (BB_CONNECT_NO_SESSION). */
+			buf = NULL;
+			t0 = bb_now_ns();
+			r = bb_client_alloc(cb_client, role, len, NULL, &buf);
+			r2 = r < 0 ? 0 : bb_client_release(cb_client, buf);
+			t1 = bb_now_ns();
+			if (r < 0 || r2 < 0) {
+				printf("# bus %" PRIu64 ": %s %s\n", len, strerror(-(r < 0 ? r : r2)),
+				       bb_client_last_error_message(cb_client));
+				rc = 1;
+			} else if (i >= 0) {
+				cb[nc++] = t1 - t0;
+			}
 		}
-		struct dist d = summarize(a, na), br = summarize(b, nb);
-		fprintf(bf, "%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f\n", len, nb < na ? nb : na, d.med, d.p99,
-			br.med, br.p99);
+		struct dist d = summarize(a, na), br = summarize(b, nb), bu = summarize(cb, nc);
+		int nmin = nb < na ? nb : na;
+
+		fprintf(bf, "%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f\n", len, nc < nmin ? nc : nmin, d.med,
+			d.p99, br.med, br.p99, bu.med, bu.p99);
 		fflush(bf);
-		printf("# %10" PRIu64 " %10.1f %10.1f %10.1f %10.1f %6.2f\n", len, d.med, d.p99, br.med,
-		       br.p99, d.med > 0 ? br.med / d.med : 0.0);
+		printf("# %10" PRIu64 " %10.1f %10.1f %10.1f %10.1f %6.2f (bus %10.1f %6.2f)\n", len, d.med, d.p99,
+		       br.med, br.p99, d.med > 0 ? br.med / d.med : 0.0, bu.med, d.med > 0 ? bu.med / d.med : 0.0);
 	}
 	fclose(bf);
+	free(cb);
+	bb_client_free(cb_client);
 
 	/* Where the broker's time goes, 4 KiB: each call alone. */
 	FILE *sp = open_in_dir("split.csv", "op,n,med_us,p99_us,max_us");
@@ -279,62 +359,78 @@ static int cmd_latency(void)
 	free(t_get);
 	close(hfd);
 
-	/* Share + Import (64 KiB buffer) against one round trip. The importer connects now: an
-	 * idle, never-used connection is dropped by dbus-daemon (auth_timeout). */
+	/* Share + Import (64 KiB buffer) against one round trip, on sessions (the default) and
+	 * through dbus-daemon (BB_CONNECT_NO_SESSION). The importers connect now: an idle, never-used
+	 * bus connection is dropped by dbus-daemon (auth_timeout). */
+	struct bb_client *cbus, *c2, *cbus2;
 	connect_or_die(&c2);
+	connect_or_die_flags(&cbus, BB_CONNECT_NO_SESSION);
+	connect_or_die_flags(&cbus2, BB_CONNECT_NO_SESSION);
+	FILE *sf = open_in_dir("share.csv", "op,n,med_us,p99_us,max_us");
+	struct bb_buffer *owner = NULL, *owner_bus = NULL;
+	if (bb_client_alloc(c, role, 64 * KiB, NULL, &owner) < 0 ||
+	    bb_client_alloc(cbus, role, 64 * KiB, NULL, &owner_bus) < 0) {
+		printf("# share: alloc: %s / %s\n", bb_client_last_error_message(c),
+		       bb_client_last_error_message(cbus));
+		return 1;
+	}
 	{
 		struct bb_buffer_info *li = NULL;
 		size_t nli = 0;
 		if (bb_client_list_buffers(c2, &li, &nli) == 0)
 			bb_buffer_info_free(li, nli);
-	}
-	FILE *sf = open_in_dir("share.csv", "op,n,med_us,p99_us,max_us");
-	struct bb_buffer *owner = NULL;
-	int r = bb_client_alloc(c, role, 64 * KiB, NULL, &owner);
-	if (r < 0) {
-		printf("# share: alloc: %s\n", bb_client_last_error_message(c));
-		return 1;
+		if (bb_client_list_buffers(cbus2, &li, &nli) == 0)
+			bb_buffer_info_free(li, nli);
 	}
 	char target[64];
 	snprintf(target, sizeof(target), "role:%s", role);
+	uint64_t *g = calloc((size_t)reps * 2, sizeof(*g)), *gs = calloc((size_t)reps * 2, sizeof(*gs)),
+		 *sb = calloc((size_t)reps * 2, sizeof(*sb));
+	int ns = 0, ng = 0, ngs = 0, nsb = 0, fails = 0;
 	n = 0;
-	int ns = 0, ng = 0;
-	uint64_t *g = calloc((size_t)reps * 2, sizeof(*g));
-	for (int i = -2; i < reps * 2 && g; i++) {
+	for (int i = -2; i < reps * 2 && g && gs && sb && fails < 5; i++) {
+		uint64_t t_pair, t_share, t_bus;
 		uint64_t tg = bb_now_ns();
 		int rg = dbus_get_version(bus);
 		tg = bb_now_ns() - tg;
 		if (rg == 1 && i >= 0)
 			g[ng++] = tg;
-		char tok[BB_TOKEN_MAX];
-		struct bb_buffer *imp = NULL;
-		uint64_t t0 = bb_now_ns();
-		r = bb_client_share(c, bb_buffer_get_id(owner), target, tok, sizeof(tok));
-		uint64_t t1 = bb_now_ns();
-		int r2 = r < 0 ? r : bb_client_import(c2, tok, &imp);
-		uint64_t t2 = bb_now_ns();
-		if (r < 0 || r2 < 0) {
-			printf("# share/import: %s / %s\n", bb_client_last_error_message(c),
-			       bb_client_last_error_message(c2));
+		if (sess) {
+			tg = bb_now_ns();
+			rg = dbus_get_version(sess);
+			tg = bb_now_ns() - tg;
+			if (rg == 1 && i >= 0)
+				gs[ngs++] = tg;
+		}
+		if (share_import_once(c, owner, c2, target, &t_pair, &t_share) < 0 ||
+		    share_import_once(cbus, owner_bus, cbus2, target, &t_bus, NULL) < 0) {
 			rc = 1;
-			if (rc && i > 4 && !n)
-				break; /* broken: do not pile up tokens */
+			fails++; /* broken: do not pile up tokens */
 			continue;
 		}
-		bb_client_release(c2, imp);
 		if (i >= 0) {
-			a[n++] = t2 - t0;
-			b[ns++] = t1 - t0;
+			a[n++] = t_pair;
+			b[ns++] = t_share;
+			sb[nsb++] = t_bus;
 		}
 	}
 	rtt_row(sf, "share_import", a, n);
 	rtt_row(sf, "share_only", b, ns);
+	rtt_row(sf, "share_import_bus", sb, nsb);
 	rtt_row(sf, "get_version_interleaved", g, ng);
+	rtt_row(sf, "session_get_version_interleaved", gs, ngs);
 	free(g);
+	free(gs);
+	free(sb);
 	fclose(sf);
 	bb_client_release(c, owner);
+	bb_client_release(cbus, owner_bus);
 	bb_client_free(c);
 	bb_client_free(c2);
+	bb_client_free(cbus);
+	bb_client_free(cbus2);
+	if (sess)
+		sd_bus_close_unref(sess);
 	sd_bus_unref(bus);
 	free(a);
 	free(b);

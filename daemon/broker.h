@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "buffers.h"
+#include "buswatch.h"
 #include "heaps.h"
 #include "policy.h"
 #include "roles.h"
@@ -20,11 +21,15 @@
 struct event_base;
 struct event;
 struct bb_client;
+struct bb_session;
 struct bb_reserve;
 
 struct bb_broker {
 	struct event_base *base;
 	sd_bus *bus;
+	struct bb_buswatch bus_watch; /* loop.c drives the bus through it */
+	struct bb_session *sessions; /* session.c */
+	unsigned int n_sessions;
 	struct bb_policy policy;
 	const char *policy_file; /* NULL: none */
 	const char *policy_dir;  /* NULL: none */

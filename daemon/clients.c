@@ -11,11 +11,12 @@
 #include "broker.h"
 #include "dbus_errors.h"
 #include "log.h"
+#include "session.h"
 
 struct bb_client *bb_client_find(struct bb_broker *b, const char *bus_name)
 {
 	for (struct bb_client *c = b->clients; c; c = c->next)
-		if (strcmp(c->bus_name, bus_name) == 0)
+		if (!c->is_session && strcmp(c->bus_name, bus_name) == 0)
 			return c;
 	return NULL;
 }
@@ -26,6 +27,8 @@ void bb_client_drop(struct bb_client *c)
 	struct bb_usage u = bb_buffers_usage(&b->buffers, c, NULL);
 	unsigned int n;
 
+	if (!c->is_session)
+		bb_sessions_drop_opener(b, c);
 	bb_tokens_remove_matching(&b->tokens, c, 0);
 	n = bb_buffers_remove_client(&b->buffers, c);
 	bb_log(n ? LOG_INFO : LOG_DEBUG, "client %s (uid %u) is gone: dropped %u buffers (%llu bytes charged)",
@@ -45,6 +48,7 @@ void bb_client_drop(struct bb_client *c)
 
 void bb_clients_drop_all(struct bb_broker *b)
 {
+	bb_sessions_drop_all(b);
 	while (b->clients)
 		bb_client_drop(b->clients);
 }
@@ -104,6 +108,37 @@ out:
 	return r;
 }
 
+struct bb_client *bb_client_new_session(const struct bb_client *opener)
+{
+	struct bb_broker *b = opener->broker;
+	struct bb_client *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->broker = b;
+	c->is_session = true;
+	c->uid = opener->uid;
+	c->gid = opener->gid;
+	c->bus_name = strdup(opener->bus_name);
+	c->unit = opener->unit ? strdup(opener->unit) : NULL;
+	if (opener->n_groups) {
+		c->groups = calloc(opener->n_groups, sizeof(gid_t));
+		if (c->groups)
+			memcpy(c->groups, opener->groups, opener->n_groups * sizeof(gid_t));
+		c->n_groups = opener->n_groups;
+	}
+	if (!c->bus_name || (opener->unit && !c->unit) || (opener->n_groups && !c->groups)) {
+		free(c->bus_name);
+		free(c->unit);
+		free(c->groups);
+		free(c);
+		return NULL;
+	}
+	c->next = b->clients;
+	b->clients = c;
+	return c;
+}
+
 int bb_client_from_message(struct bb_broker *b, sd_bus_message *m, struct bb_client **out,
 			   sd_bus_error *e)
 {
@@ -111,6 +146,13 @@ int bb_client_from_message(struct bb_broker *b, sd_bus_message *m, struct bb_cli
 	struct bb_client *c;
 	int r;
 
+	if (sd_bus_message_get_bus(m) != b->bus) {
+		c = bb_session_client(b, sd_bus_message_get_bus(m));
+		if (!c)
+			return bb_error_set(e, EACCES, "this connection is not a session of bufbrokerd; call OpenSession on the bus");
+		*out = c;
+		return 0;
+	}
 	if (!sender)
 		return bb_error_set(e, EACCES, "the bus did not name the sender; connect through the bus");
 	c = bb_client_find(b, sender);

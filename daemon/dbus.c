@@ -24,6 +24,7 @@
 #include "log.h"
 #include "reserve.h"
 #include "heap_stats.h"
+#include "session.h"
 
 static int append_region(sd_bus_message *reply, const struct bb_region_stats *rs)
 {
@@ -63,7 +64,7 @@ static int method_heaps(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	int r;
 
 	(void)e;
-	log_debug("Heaps() from %s", sd_bus_message_get_sender(m));
+	log_debug("Heaps() from %s", bb_dbus_caller_name(m));
 	r = bb_region_stats_read_all(b->paths.stats_dir, &regions, &n);
 	if (r < 0 && r != -ENOENT)
 		log_warn("cannot read %s: %s", b->paths.stats_dir, strerror(-r));
@@ -114,7 +115,8 @@ static int append_usage_rows(sd_bus_message *reply, struct bb_broker *b, const s
 					  u.bytes, (uint32_t)(u.buffers > UINT32_MAX ? UINT32_MAX : u.buffers));
 		any = true;
 	}
-	if (r >= 0 && !any)
+	/* A client that only opened sessions shows up through them, not as an empty row too. */
+	if (r >= 0 && !any && !(!c->is_session && bb_sessions_of(b, c)))
 		r = sd_bus_message_append(reply, "(susstu)", c->bus_name, (uint32_t)c->uid, unit, "",
 					  (uint64_t)0, (uint32_t)0);
 	return r;
@@ -127,7 +129,7 @@ static int method_usage(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	int r;
 
 	(void)e;
-	log_debug("Usage() from %s", sd_bus_message_get_sender(m));
+	log_debug("Usage() from %s", bb_dbus_caller_name(m));
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
 		r = sd_bus_message_open_container(reply, 'a', "(susstu)");
@@ -178,10 +180,24 @@ static const sd_bus_vtable broker_vtable[] = {
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Usage", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(susstu)", usage), method_usage,
 				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("OpenSession", SD_BUS_NO_ARGS, SD_BUS_RESULT("h", session),
+				bb_dbus_method_open_session, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("HeapAdded", SD_BUS_ARGS("s", name), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("HeapRemoved", SD_BUS_ARGS("s", name), 0),
 	SD_BUS_VTABLE_END
 };
+
+const char *bb_dbus_caller_name(sd_bus_message *m)
+{
+	const char *sender = sd_bus_message_get_sender(m);
+
+	return sender ? sender : "a session";
+}
+
+int bb_dbus_add_vtable(struct bb_broker *b, sd_bus *bus, sd_bus_slot **slot)
+{
+	return sd_bus_add_object_vtable(bus, slot, BB_OBJECT_PATH, BB_INTERFACE, broker_vtable, b);
+}
 
 int bb_dbus_register(struct bb_broker *b)
 {
@@ -189,8 +205,7 @@ int bb_dbus_register(struct bb_broker *b)
 
 	if (r < 0)
 		return r;
-	return sd_bus_add_object_vtable(b->bus, &b->vtable_slot, BB_OBJECT_PATH, BB_INTERFACE,
-					broker_vtable, b);
+	return bb_dbus_add_vtable(b, b->bus, &b->vtable_slot);
 }
 
 void bb_dbus_heap_changed(void *userdata, const char *name, bool added)

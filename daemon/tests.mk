@@ -5,7 +5,7 @@
 # failure and cmocka prints its summary.
 BB_DTEST_DIR := $(TOP)/tests/host
 BB_DTEST_OUT := $(BUILD)/tests/daemon
-BB_DTEST_CFLAGS = $(DAEMON_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -DBB_TOP='"$(TOP)"' \
+BB_DTEST_CFLAGS = $(DAEMON_CFLAGS) $(shell $(PKG_CONFIG) --cflags cmocka) -I$(TOP)/tests/guest -DBB_TOP='"$(TOP)"' \
 	-DBB_BUILD='"$(BUILD)"'
 BB_DTEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka) $(DAEMON_LDLIBS)
 
@@ -19,8 +19,11 @@ BB_DTEST_LIB_OBJS := $(addprefix $(OUT)/,$(DAEMON_LIB_SRCS:.c=.o)) $(DAEMON_COMM
 $(BB_DTEST_OUT):
 	mkdir -p $@
 
-$(BB_DTEST_OUT)/%: $(BB_DTEST_DIR)/%.c $(BB_DTEST_LIB_OBJS) $(wildcard $(TOP)/daemon/*.h) | $(BB_DTEST_OUT)
-	$(CC) $(BB_DTEST_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(BB_DTEST_LIB_OBJS) $(BB_DTEST_LDLIBS)
+# rawsession.c: a raw OpenSession client, shared with the guest fuzzer and the benchmark.
+BB_DTEST_EXTRA := $(TOP)/tests/guest/rawsession.c
+
+$(BB_DTEST_OUT)/%: $(BB_DTEST_DIR)/%.c $(BB_DTEST_LIB_OBJS) $(BB_DTEST_EXTRA) $(wildcard $(TOP)/daemon/*.h) | $(BB_DTEST_OUT)
+	$(CC) $(BB_DTEST_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(BB_DTEST_EXTRA) $(BB_DTEST_LIB_OBJS) $(BB_DTEST_LDLIBS)
 
 ifeq ($(TARGET),host)
 check: $(OUT)/bufbrokerd $(BB_DTEST_BINS)

@@ -19,11 +19,16 @@ static const char *const cpu_access_names[] = {
 	[BB_CPU_ACCESS_READ_WRITE] = "read-write",
 };
 
+/* The message is bound to the connection it goes out on (session or bus). */
 static int new_call(struct bb_client *c, const char *method, sd_bus_message **out)
 {
-	int r = sd_bus_message_new_method_call(c->bus, out, BB_BUS_NAME, BB_OBJECT_PATH,
-						BB_INTERFACE, method);
+	const char *destination;
+	sd_bus *bus;
+	int r;
 
+	client_call_target(c, &bus, &destination);
+	r = sd_bus_message_new_method_call(bus, out, destination, BB_OBJECT_PATH, BB_INTERFACE,
+					   method);
 	return r < 0 ? client_set_errno(c, r, "cannot build D-Bus message") : 0;
 }
 
@@ -58,7 +63,7 @@ static int call(struct bb_client *c, sd_bus_message *m, sd_bus_message **reply)
 	sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
-	r = sd_bus_call(c->bus, m, c->timeout_usec, &e, reply);
+	r = sd_bus_call(sd_bus_message_get_bus(m), m, c->timeout_usec, &e, reply);
 	if (r < 0)
 		r = client_set_bus_error(c, &e, r);
 	else
@@ -602,7 +607,10 @@ static int on_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_err
 
 static void pending_destroy(void *userdata)
 {
-	free(userdata);
+	struct pending *p = userdata;
+
+	p->c->n_async--;
+	free(p);
 }
 
 /* Send @m; @p is freed by the slot (or here on failure). */
@@ -611,11 +619,12 @@ static int send_async(struct bb_client *c, sd_bus_message *m, struct pending *p)
 	sd_bus_slot *slot = NULL;
 	int r;
 
-	r = sd_bus_call_async(c->bus, &slot, m, on_reply, p, c->timeout_usec);
+	r = sd_bus_call_async(sd_bus_message_get_bus(m), &slot, m, on_reply, p, c->timeout_usec);
 	if (r < 0) {
 		free(p);
 		return client_set_errno(c, r, "cannot send D-Bus call");
 	}
+	c->n_async++;
 	sd_bus_slot_set_destroy_callback(slot, pending_destroy);
 	sd_bus_slot_set_floating(slot, 1);
 	sd_bus_slot_unref(slot);

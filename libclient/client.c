@@ -5,7 +5,9 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "errors.h"
 #include "internal.h"
@@ -75,20 +77,34 @@ static int open_bus(sd_bus **out, unsigned int flags)
 
 int bb_client_connect(struct bb_client **out, unsigned int flags)
 {
+	struct epoll_event ev = { .events = EPOLLIN };
 	struct bb_client *c;
 	int r;
 
 	if (!out)
 		return -EINVAL;
 	*out = NULL;
-	if (flags & ~(unsigned int)BB_CONNECT_USER_BUS)
+	if (flags & ~(unsigned int)(BB_CONNECT_USER_BUS | BB_CONNECT_NO_SESSION))
 		return -EINVAL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	c->timeout_usec = BB_DEFAULT_TIMEOUT_USEC;
+	c->session_fd = -1;
+	c->no_session = flags & BB_CONNECT_NO_SESSION;
+	/* One fd for the application's loop, whichever connection a call uses. */
+	c->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (c->epoll_fd < 0) {
+		r = -errno;
+		free(c);
+		return r;
+	}
 	r = open_bus(&c->bus, flags);
+	if (r >= 0 && epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, sd_bus_get_fd(c->bus), &ev) < 0)
+		r = -errno;
 	if (r < 0) {
+		sd_bus_flush_close_unref(c->bus);
+		close(c->epoll_fd);
 		free(c);
 		return r;
 	}
@@ -102,7 +118,9 @@ void bb_client_free(struct bb_client *c)
 		return;
 	/* Frees the floating slots of pending async calls (their destroy
 	 * callbacks free the call contexts; reply callbacks do not run). */
+	session_close(c);
 	sd_bus_flush_close_unref(c->bus);
+	close(c->epoll_fd);
 	client_clear_error(c);
 	free(c);
 }
@@ -127,22 +145,59 @@ const char *bb_client_last_error_name(const struct bb_client *c)
 
 int bb_client_get_fd(struct bb_client *c)
 {
-	return c ? sd_bus_get_fd(c->bus) : -EINVAL;
+	return c ? c->epoll_fd : -EINVAL;
+}
+
+/* Make @fd's registration in the epoll set wait for what @bus wants. */
+static int watch_events(struct bb_client *c, sd_bus *bus, int fd)
+{
+	struct epoll_event ev = { 0 };
+	int events = sd_bus_get_events(bus);
+
+	if (events < 0)
+		return events;
+	if (events & POLLIN)
+		ev.events |= EPOLLIN;
+	if (events & POLLOUT)
+		ev.events |= EPOLLOUT;
+	return epoll_ctl(c->epoll_fd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
 int bb_client_get_events(struct bb_client *c)
 {
-	return c ? sd_bus_get_events(c->bus) : -EINVAL;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	r = watch_events(c, c->bus, sd_bus_get_fd(c->bus));
+	if (r < 0)
+		return r;
+	/* A session that fails here is broken: its fd hangs up (EPOLLHUP is
+	 * always reported) and get_timeout says "now", so dispatch drops it. */
+	if (c->session)
+		watch_events(c, c->session, c->session_fd);
+	/* The epoll fd is readable when either connection is ready. */
+	return POLLIN;
 }
 
 int bb_client_get_timeout(struct bb_client *c, uint64_t *usec)
 {
+	uint64_t s;
 	int r;
 
 	if (!c || !usec)
 		return -EINVAL;
 	r = sd_bus_get_timeout(c->bus, usec);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	if (c->session) {
+		/* a broken session: dispatch now, which drops it */
+		if (sd_bus_get_timeout(c->session, &s) < 0)
+			s = 0;
+		if (s < *usec)
+			*usec = s;
+	}
+	return 0;
 }
 
 int bb_client_get_timeout_ms(struct bb_client *c)
@@ -163,21 +218,30 @@ int bb_client_get_timeout_ms(struct bb_client *c)
 	return until > INT32_MAX ? INT32_MAX : (int)until;
 }
 
+/* sd_bus_process() until idle; adds the messages processed to *n. */
+static int process(sd_bus *bus, int *n)
+{
+	int r;
+
+	while ((r = sd_bus_process(bus, NULL)) > 0)
+		if (*n < INT_MAX)
+			(*n)++;
+	return r;
+}
+
 int bb_client_dispatch(struct bb_client *c)
 {
 	int n = 0, r;
 
 	if (!c)
 		return -EINVAL;
-	for (;;) {
-		r = sd_bus_process(c->bus, NULL);
-		if (r < 0)
-			return r;
-		if (r == 0)
-			return n;
-		if (n < INT_MAX)
-			n++;
-	}
+	/* A broken session is no error of the client: sd-bus has failed the
+	 * calls pending on it by now, and the next call opens a new one (or
+	 * uses the bus). */
+	if (c->session && process(c->session, &n) < 0)
+		session_close(c);
+	r = process(c->bus, &n);
+	return r < 0 ? r : n;
 }
 
 const char *bb_strerror(int err)

@@ -83,18 +83,30 @@ if [ -s "$g/broker.csv" ]; then
 	rtt=$(awk -F, '$1 ~ /^Properties.Get/ { print $3 }' "$g/split.csv" 2>/dev/null)
 	[ -n "$rtt" ] && echo "The same round trip interleaved with the 4 KiB calls below: median ${rtt} µs."
 	[ -n "$rtt" ] || rtt=$(awk -F, '$1 == "dbus_get_version" { print $3 }' "$g/rtt.csv")
-	awk -F, -v rtt="${rtt:-0}" 'NR > 1 { o[++n] = $5 - $3; if (n == 1) o4 = $5 - $3 }
-		END { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (o[j] < o[i]) { x = o[i]; o[i] = o[j]; o[j] = x }
-			med = n % 2 ? o[(n + 1) / 2] : (o[n / 2] + o[n / 2 + 1]) / 2
-			printf "Fixed broker overhead (broker − direct median; it does not grow with the size): %.0f µs at 4 KiB, %.0f µs as the median over all sizes = %.1f× that round trip (Allocate + Release are 2 calls through dbus-daemon).\n", o4, med, (rtt > 0 ? med / rtt : 0) }' "$g/broker.csv"
+	srtt=$(awk -F, '$1 == "session_get_version" { print $3 }' "$g/rtt.csv")
+	echo "\"broker\" is the library's default path, a private session (OpenSession: one socket hop each way);"
+	echo "\"bus\" is the same calls with BB_CONNECT_NO_SESSION, through dbus-daemon. Both interleaved with direct."
 	echo
-	echo "| size | n | direct med | direct p99 | broker med | broker p99 | overhead med | ratio (med) | target ≤ 1.25× (≥ 1 MiB) |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+	for col in 5 7; do
+		awk -F, -v rtt="${rtt:-0}" -v srtt="${srtt:-0}" -v col="$col" 'NR > 1 && $col != "" { o[++n] = $col - $3; if (n == 1) o4 = $col - $3 }
+			END { if (!n) exit
+				for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (o[j] < o[i]) { x = o[i]; o[i] = o[j]; o[j] = x }
+				med = n % 2 ? o[(n + 1) / 2] : (o[n / 2] + o[n / 2 + 1]) / 2
+				if (col == 5)
+					printf "Fixed overhead on a session (broker − direct median; it does not grow with the size): %.0f µs at 4 KiB, %.0f µs as the median over all sizes = %.1f× a session round trip (%.0f µs; Allocate + Release are 2 calls).\n", o4, med, (srtt > 0 ? med / srtt : 0), srtt
+				else
+					printf "Fixed overhead through dbus-daemon: %.0f µs at 4 KiB, %.0f µs median over all sizes = %.1f× a bus round trip (%.0f µs).\n", o4, med, (rtt > 0 ? med / rtt : 0), rtt }' "$g/broker.csv"
+	done
+	echo
+	echo "| size | n | direct med | direct p99 | broker med | broker p99 | overhead med | ratio (med) | target ≤ 1.25× (≥ 1 MiB) | bus med | bus ratio |"
+	echo "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|"
 	awk -F, 'NR > 1 {
 		s = $1 >= 1048576 ? sprintf("%d MiB", $1 / 1048576) : sprintf("%d KiB", $1 / 1024)
 		r = $3 > 0 ? $5 / $3 : 0
 		t = $1 >= 1048576 ? (r <= 1.25 ? "met" : "**missed**") : "-"
-		printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f× | %s |\n", s, $2, $3, $4, $5, $6, $5 - $3, r, t
+		bm = $7 != "" ? sprintf("%.0f", $7) : "-"
+		br = ($7 != "" && $3 > 0) ? sprintf("%.2f×", $7 / $3) : "-"
+		printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f× | %s | %s | %s |\n", s, $2, $3, $4, $5, $6, $5 - $3, r, t, bm, br
 	}' "$g/broker.csv"
 	if [ -s "$g/split.csv" ]; then
 		echo
@@ -115,7 +127,10 @@ echo
 if [ -s "$g/share.csv" ]; then
 	rtt=$(awk -F, '$1 == "get_version_interleaved" { print $3 }' "$g/share.csv")
 	[ -n "$rtt" ] || rtt=$(awk -F, '$1 == "dbus_get_version" { print $3 }' "$g/rtt.csv")
-	echo "The round trip: Properties.Get(Version) to bufbrokerd, one per Share+Import, interleaved."
+	srtt=$(awk -F, '$1 == "session_get_version_interleaved" { print $3 }' "$g/share.csv")
+	echo "The round trip: Properties.Get(Version) to bufbrokerd through dbus-daemon, one per Share+Import,"
+	echo "interleaved (the same call on a private session: ${srtt:-?} µs). share_import and share_only run on"
+	echo "sessions (the library's default); share_import_bus is the same pair through dbus-daemon."
 	echo
 	echo "| op | n | med | p99 | max | ratio to the round trip (${rtt} µs) | target ≤ 2× |"
 	echo "|---|---:|---:|---:|---:|---:|---|"
@@ -224,7 +239,8 @@ if command -v gnuplot >/dev/null; then
 		gnuplot -e "$common; set output '$dir/broker.png'; set logscale xy; set xlabel 'size (KiB)';
 			set ylabel 'median µs'; set title 'Allocate+Release through bufbrokerd vs direct ioctl';
 			plot '$g/broker.csv' every ::1 using (\$1/1024):3 with linespoints title 'direct',
-			'$g/broker.csv' every ::1 using (\$1/1024):5 with linespoints title 'broker',
+			'$g/broker.csv' every ::1 using (\$1/1024):5 with linespoints title 'broker (session)',
+			'$g/broker.csv' every ::1 using (\$1/1024):7 with linespoints title 'broker (dbus-daemon)',
 			${rtt:-0} with lines dashtype 2 title 'D-Bus round trip (Get Version)'" 2>>"$dir/gnuplot.log"
 	fi
 	if [ -s "$g/scale.csv" ]; then

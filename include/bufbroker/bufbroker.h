@@ -41,9 +41,12 @@
  * Event loops
  * - Calls are synchronous and wait at most the client timeout (default 25 s,
  *   bb_client_set_timeout()).  To avoid blocking, use the *_async() calls and
- *   drive the connection from your loop: poll bb_client_get_fd() for
+ *   drive the client from your loop: poll bb_client_get_fd() for
  *   bb_client_get_events(), wake up at bb_client_get_timeout(), and call
- *   bb_client_dispatch() whenever either happens.
+ *   bb_client_dispatch() whenever either happens.  The fd stays the same for
+ *   the life of the client (it is an epoll fd covering the bus and the
+ *   private connection to bufbrokerd, see bb_client_connect()); ask
+ *   bb_client_get_events() and the timeout again before every poll.
  */
 #ifndef BUFBROKER_H
 #define BUFBROKER_H
@@ -79,6 +82,10 @@ struct bb_buffer;
 enum bb_connect_flags {
 	/** Connect to the user (session) bus instead of the system bus. */
 	BB_CONNECT_USER_BUS = 1u << 0,
+	/** Send every call through dbus-daemon, never over a private
+	 *  connection to bufbrokerd (slower; for comparisons, or to see the
+	 *  calls in the bus's message logging, e.g. dbus-monitor). */
+	BB_CONNECT_NO_SESSION = 1u << 1,
 };
 
 /** CPU access hint of struct bb_alloc_options. */
@@ -111,12 +118,20 @@ struct bb_alloc_options {
  * bb_client_connect() - connect to bufbrokerd
  * @out: receives the new client; free it with bb_client_free(); set to NULL
  *       on failure
- * @flags: 0 (system bus) or BB_CONNECT_USER_BUS
+ * @flags: 0 (system bus), BB_CONNECT_USER_BUS, BB_CONNECT_NO_SESSION
  *
  * When the environment variable BUFBROKER_BUS_ADDRESS is set (tests), that
  * D-Bus address is used instead.  Does not check that the daemon runs; the
  * first call does.  The client owns its bus socket.
- * Return: 0, -EINVAL, -ENOMEM, or the -errno of the bus connection
+ *
+ * Unless BB_CONNECT_NO_SESSION is set, before its first call the client
+ * asks bufbrokerd over the bus for a private connection (D-Bus OpenSession)
+ * and then sends its calls there, skipping dbus-daemon; buffers it gets
+ * belong to that connection.  An older daemon without sessions is
+ * remembered and the bus is used; on other failures that call goes over the
+ * bus and the next one asks again.  When the daemon restarts, the next call
+ * opens a new connection.
+ * Return: 0, -EINVAL, -ENOMEM, -EMFILE, or the -errno of the bus connection
  * (-ENOENT/-ECONNREFUSED when there is no bus).
  */
 int bb_client_connect(struct bb_client **out, unsigned int flags);
@@ -125,7 +140,7 @@ int bb_client_connect(struct bb_client **out, unsigned int flags);
  * bb_client_free() - close the connection and free the client
  * Buffers obtained from the client stay valid as local dma-bufs (their fds
  * stay open) but can no longer be released through the daemon: free them
- * with bb_buffer_free().  The daemon drops them when the connection closes.
+ * with bb_buffer_free().  The daemon drops them when the connections close.
  * Pending async calls are cancelled without calling their callbacks.
  * NULL is allowed.
  */
@@ -287,22 +302,26 @@ void bb_buffer_info_free(struct bb_buffer_info *list, size_t n);
 /* ---- Event loop integration ------------------------------------------ */
 
 /**
- * bb_client_get_fd() - the bus socket to poll
+ * bb_client_get_fd() - the fd to poll: an epoll fd covering the bus socket
+ * and the private connection to bufbrokerd; the same fd for the life of the
+ * client, even when that connection is reopened.
  * Return: a borrowed fd (do not close; valid until bb_client_free()) or -errno.
  */
 int bb_client_get_fd(struct bb_client *c);
 
 /**
  * bb_client_get_events() - poll events to wait for on bb_client_get_fd()
- * Return: a POLLIN/POLLOUT mask (>= 0) or -errno.  Ask again before every
- * poll: it changes with pending output.
+ * Return: a poll mask (>= 0; POLLIN) or -errno.  Ask again before every
+ * poll: it also updates what the fd waits for inside (output pending on
+ * either connection).
  */
 int bb_client_get_events(struct bb_client *c);
 
 /**
  * bb_client_get_timeout() - when to call bb_client_dispatch() even without I/O
- * @usec: receives an absolute CLOCK_MONOTONIC time in microseconds, or
- *        UINT64_MAX for none (0 means "dispatch now")
+ * @usec: receives an absolute CLOCK_MONOTONIC time in microseconds (the
+ *        earlier of both connections), or UINT64_MAX for none (0 means
+ *        "dispatch now")
  * Return: 0 or -errno.
  */
 int bb_client_get_timeout(struct bb_client *c, uint64_t *usec);
@@ -317,8 +336,11 @@ int bb_client_get_timeout_ms(struct bb_client *c);
 /**
  * bb_client_dispatch() - process incoming messages without blocking; runs
  * the callbacks of completed async calls.
- * Return: number of messages processed (>= 0) or -errno (the connection is
- * broken: -ECONNRESET, -ENOTCONN).
+ * When the private connection to bufbrokerd broke (the daemon restarted),
+ * the calls pending on it complete with an error, and the next call opens a
+ * new one; that is not an error of dispatch.
+ * Return: number of messages processed (>= 0) or -errno (the bus connection
+ * is broken: -ECONNRESET, -ENOTCONN).
  */
 int bb_client_dispatch(struct bb_client *c);
 
@@ -338,7 +360,9 @@ typedef void (*bb_alloc_callback)(struct bb_client *c, int result, struct bb_buf
 /**
  * bb_client_alloc_async() - like bb_client_alloc(), but returns at once;
  * @cb runs from bb_client_dispatch() exactly once, unless the client is
- * freed first.
+ * freed first.  Exception to "at once": when the client has no private
+ * connection yet, it first asks for one (a synchronous call, client timeout;
+ * see bb_client_connect()).
  * Return: 0 when the call was sent, or -errno (then @cb is never called).
  */
 int bb_client_alloc_async(struct bb_client *c, const char *role, uint64_t size,

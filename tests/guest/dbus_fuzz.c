@@ -8,7 +8,7 @@
  * Runs as root: takes the module's counters and the daemon's state as a baseline, then forks a
  * fuzzer that drops to USER (default camera-client) and sends every method of org.bufbroker.Broker1
  * random and hostile arguments over two raw sd-bus connections (A and B, so "another client's ids
- * and tokens" are real): huge, zero and unaligned sizes, width*height overflows, unknown fourccs,
+ * and tokens" are real) and a private session S that A opened (OpenSession, peer to peer): huge, zero and unaligned sizes, width*height overflows, unknown fourccs,
  * modifiers and roles, forged, reused, foreign-peer and released tokens, ids of the other connection,
  * random a{sv} options (unknown keys, wrong variant types, duplicates, long names), over-long
  * strings, and wrong signatures (missing, extra and mistyped arguments, fds where none belong,
@@ -27,6 +27,7 @@
  */
 #include "bbutil.h"
 #include "harness.h"
+#include "rawsession.h"
 
 #include <systemd/sd-bus.h>
 
@@ -175,7 +176,8 @@ struct conn {
 	char toks[MAX_TOKS][40];
 	int n_toks;
 };
-static struct conn A, B;
+/* S: a private session opened by A (OpenSession); it dies and is reopened with A. */
+static struct conn A, B, S;
 
 static void remember_id(struct conn *c, uint64_t id)
 {
@@ -327,9 +329,10 @@ static int append_options(sd_bus_message *m)
 }
 
 enum { M_ALLOC, M_IMAGE, M_RELEASE, M_LIST, M_SHARE, M_IMPORT, M_HEAPS, M_USAGE, M_VERSION, M_WRONGSIG,
-       M_UNKNOWN, M_N };
+       M_UNKNOWN, M_SESSION, M_N };
 static const char *const m_names[M_N] = { "Allocate", "AllocateImage", "Release", "List", "Share", "Import",
-					  "Heaps", "Usage", "Get(Version)", "wrong signature", "unknown method" };
+					  "Heaps", "Usage", "Get(Version)", "wrong signature", "unknown method",
+					  "OpenSession" };
 
 /* One call; returns 0 when the outcome is acceptable. */
 static int fuzz_one(struct conn *c)
@@ -340,7 +343,7 @@ static int fuzz_one(struct conn *c)
 	int r;
 	if (kind >= M_N)
 		kind = below(2) ? M_ALLOC : M_SHARE; /* weight the interesting ones */
-	const char *method = kind < M_HEAPS ? m_names[kind] : kind == M_HEAPS ? "Heaps" : kind == M_USAGE ? "Usage" : "x";
+	const char *method = kind <= M_USAGE || kind == M_SESSION ? m_names[kind] : "x";
 	res->per_method[kind]++;
 	if (kind == M_VERSION)
 		r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.Properties",
@@ -350,8 +353,8 @@ static int fuzz_one(struct conn *c)
 						   below(2) ? "Allocat" : "DeleteEverything");
 	else if (kind == M_WRONGSIG) {
 		static const char *const ms[] = { "Allocate", "AllocateImage", "Release", "List", "Share", "Import",
-						  "Heaps", "Usage" };
-		method = ms[below(8)];
+						  "Heaps", "Usage", "OpenSession" };
+		method = ms[below(9)];
 		r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE, method);
 	} else
 		r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE, method);
@@ -425,6 +428,8 @@ static int fuzz_one(struct conn *c)
 				remember_id(c, id);
 				/* often keep only the id and drop our fd at once (unref below) */
 			}
+		} else if (kind == M_SESSION) {
+			/* unused: the reply's unref closes our end, so the daemon sees a hang-up */
 		} else if (kind == M_SHARE) {
 			const char *t;
 			if (sd_bus_message_read(reply, "s", &t) >= 0) {
@@ -484,6 +489,17 @@ static void note_conn(const char *u)
 		snprintf(res->conns[res->n_conns++], sizeof(res->conns[0]), "%s", u);
 }
 
+/* (Re)open S on A. */
+static void open_s(void)
+{
+	sd_bus_close_unref(S.bus);
+	S.bus = NULL;
+	S.n_ids = S.n_toks = 0;
+	if (bb_raw_session_open(A.bus, &S.bus, NULL) < 0)
+		_exit(5);
+	S.unique = A.unique;
+}
+
 static void fuzzer(void)
 {
 	uint64_t end = bb_now_ns() + (uint64_t)opt_seconds * 1000000000ULL;
@@ -492,9 +508,11 @@ static void fuzzer(void)
 		_exit(3);
 	note_conn(A.unique);
 	note_conn(B.unique);
+	open_s();
 	rng = opt_seed ? opt_seed : 1;
 	for (unsigned long i = 0; i < opt_iterations && bb_now_ns() < end; i++) {
-		fuzz_one(below(3) ? &A : &B);
+		uint64_t k = below(4);
+		fuzz_one(k == 0 ? &S : k == 1 ? &B : &A);
 		/* now and then drop a connection: the daemon must clean up its buffers and tokens */
 		if (below(1000) == 0) {
 			struct conn *c = below(2) ? &A : &B;
@@ -504,8 +522,13 @@ static void fuzzer(void)
 			if (sd_bus_open_system(&c->bus) < 0 || sd_bus_get_unique_name(c->bus, &c->unique) < 0)
 				_exit(4);
 			note_conn(c->unique);
+			if (c == &A) /* the daemon closed A's session with A */
+				open_s();
+		} else if (below(1000) == 0) {
+			open_s(); /* close S alone: its buffers go, A's stay */
 		}
 	}
+	sd_bus_close_unref(S.bus);
 	sd_bus_flush_close_unref(A.bus);
 	sd_bus_flush_close_unref(B.bus);
 	_exit(0);

@@ -19,7 +19,7 @@ san="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=
 # shellcheck disable=SC2086,SC2046
 gcc -std=c11 -D_GNU_SOURCE -O1 -g -Wall -Wextra -Werror -Wno-format-truncation $san -I"$top/include" \
 	-o "$out/dbus_fuzz" "$top/tests/guest/dbus_fuzz.c" "$top/tests/guest/harness.c" \
-	"$top/tests/guest/bbutil.c" $(pkg-config --cflags --libs libsystemd) -lm ||
+	"$top/tests/guest/bbutil.c" "$top/tests/guest/rawsession.c" $(pkg-config --cflags --libs libsystemd) -lm ||
 	{ echo "not ok - dbus_fuzz: host: build failed"; exit 1; }
 
 tmp=$(mktemp -d)

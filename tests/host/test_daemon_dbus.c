@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -28,6 +29,7 @@
 #include <systemd/sd-bus.h>
 
 #include "dbus_errors.h"
+#include "rawsession.h" /* tests/guest */
 
 #define DEST "org.bufbroker.Broker1"
 #define PATH "/org/bufbroker/Broker1"
@@ -225,6 +227,11 @@ static int teardown(void **state)
 	if (bus_pid > 0) {
 		kill(bus_pid, SIGTERM);
 		waitpid(bus_pid, NULL, 0);
+	}
+	/* A failed run leaves the daemon's log for reading: BB_KEEP_TEST_DIR=1. */
+	if (getenv("BB_KEEP_TEST_DIR")) {
+		fprintf(stderr, "kept %s (daemon.log)\n", dir);
+		return 0;
 	}
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd) == 0 ? 0 : -1;
@@ -475,6 +482,89 @@ static void a_client_that_disconnects_is_forgotten(void **state)
 	assert_false(usage_lists(name));
 }
 
+static int open_session(sd_bus *on, sd_bus **out)
+{
+	return bb_raw_session_open(on, out, NULL);
+}
+
+/* Poll @s until the daemon hangs up on it, at most @ms. */
+static bool hung_up(sd_bus *s, uint64_t ms)
+{
+	struct pollfd p = { .fd = sd_bus_get_fd(s), .events = POLLIN };
+	uint64_t deadline = now_ms() + ms;
+
+	while (now_ms() < deadline) {
+		if (poll(&p, 1, 100) > 0 && (p.revents & (POLLHUP | POLLERR)))
+			return true;
+		if (p.revents & POLLIN)
+			while (sd_bus_process(s, NULL) > 0)
+				;
+	}
+	return false;
+}
+
+static void a_session_serves_the_same_object_under_the_callers_identity(void **state)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus *s = NULL;
+	const char *me;
+	uint32_t v = 0;
+
+	(void)state;
+	assert_int_equal(open_session(bus, &s), 0);
+	assert_int_equal(sd_bus_get_property_trivial(s, NULL, PATH, IFACE, "Version", &e, 'u', &v), 0);
+	assert_int_equal(v, 1);
+	/* The policy applies as on the bus: the same named errors, the same quota. */
+	expect_error_on(s, BB_ERROR_NO_SUCH_HEAP, "nosuch-heap", "Allocate", "sta{sv}", "cam", (uint64_t)4096, 0);
+	expect_error_on(s, BB_ERROR_QUOTA_EXCEEDED, "max-buffer-size", "Allocate", "sta{sv}", "cam",
+			(uint64_t)(1 << 20), 0);
+	expect_error_on(s, BB_ERROR_ACCESS_DENIED, "allow-users", "Allocate", "sta{sv}", "locked", (uint64_t)4096, 0);
+	expect_error_on(s, BB_ERROR_NOT_SUPPORTED, "through the bus", "OpenSession", "");
+	/* Usage names the session by its opener's unique name. */
+	assert_true(sd_bus_get_unique_name(bus, &me) >= 0);
+	assert_true(usage_lists(me));
+	sd_bus_flush_close_unref(s);
+	daemon_alive();
+}
+
+static void sessions_per_connection_are_limited_and_closed_ones_are_freed(void **state)
+{
+	sd_bus *other = NULL, *s[5] = { NULL };
+	uint64_t deadline;
+	int r;
+
+	(void)state;
+	assert_int_equal(connect_bus(&other), 0);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(open_session(other, &s[i]), 0);
+	expect_error_on(other, BB_ERROR_QUOTA_EXCEEDED, "already has 4 sessions", "OpenSession", "");
+	/* Closing one gives its place back once the daemon has seen the hang-up. */
+	sd_bus_flush_close_unref(s[0]);
+	deadline = now_ms() + 5000;
+	while ((r = open_session(other, &s[4])) < 0 && now_ms() < deadline)
+		usleep(20000);
+	assert_int_equal(r, 0);
+	for (int i = 1; i < 5; i++)
+		sd_bus_flush_close_unref(s[i]);
+	sd_bus_flush_close_unref(other);
+	daemon_alive();
+}
+
+static void a_session_ends_when_its_opener_leaves_the_bus(void **state)
+{
+	sd_bus *other = NULL, *s = NULL;
+
+	(void)state;
+	assert_int_equal(connect_bus(&other), 0);
+	assert_int_equal(open_session(other, &s), 0);
+	expect_error_on(s, BB_ERROR_NO_SUCH_HEAP, "nosuch-heap", "Allocate", "sta{sv}", "cam", (uint64_t)4096, 0);
+	assert_false(hung_up(s, 300));
+	sd_bus_flush_close_unref(other);
+	assert_true(hung_up(s, 5000));
+	sd_bus_unref(s);
+	daemon_alive();
+}
+
 static int on_signal(sd_bus_message *m, void *userdata, sd_bus_error *e)
 {
 	char *got = userdata;
@@ -563,6 +653,9 @@ int main(void)
 		cmocka_unit_test(wrong_signatures_are_refused_and_the_daemon_stays_up),
 		cmocka_unit_test(list_heaps_and_usage_answer_for_a_fresh_client),
 		cmocka_unit_test(a_client_that_disconnects_is_forgotten),
+		cmocka_unit_test(a_session_serves_the_same_object_under_the_callers_identity),
+		cmocka_unit_test(sessions_per_connection_are_limited_and_closed_ones_are_freed),
+		cmocka_unit_test(a_session_ends_when_its_opener_leaves_the_bus),
 		cmocka_unit_test(heaps_appearing_and_disappearing_are_signalled),
 		cmocka_unit_test(sighup_keeps_the_old_policy_when_the_new_one_is_bad),
 		cmocka_unit_test(sigterm_exits_cleanly),

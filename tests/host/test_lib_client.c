@@ -7,6 +7,10 @@
  * CLOEXEC, error mapping with messages, async calls driven through
  * get_fd/get_events/get_timeout/dispatch, timeouts, an absent daemon, and
  * direct-mode resolution.
+ * The fake answers OpenSession like an older daemon (UnknownMethod) unless a
+ * test asks for sessions: then it serves its vtable peer to peer on one end
+ * of a socketpair, as bufbrokerd does, and counts on which connection each
+ * call arrived.  The main tests run over both paths.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +29,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -32,6 +37,7 @@
 #include <cmocka.h>
 #include <drm_fourcc.h>
 #include <systemd/sd-bus.h>
+#include <systemd/sd-id128.h>
 
 #include <bufbroker/bufbroker.h>
 
@@ -42,6 +48,16 @@
 /* ---- the fake broker ------------------------------------------------------ */
 
 #define MAX_BUFS 64
+#define MAX_SESSIONS 8
+
+/* How the fake answers OpenSession. */
+enum open_mode {
+	OPEN_UNKNOWN_METHOD, /* an older daemon (default) */
+	OPEN_SESSION,        /* a session socket */
+	OPEN_NOT_SUPPORTED,  /* org.bufbroker.Error.NotSupported */
+	OPEN_QUOTA,          /* org.bufbroker.Error.QuotaExceeded: worth retrying */
+	OPEN_NO_ANONYMOUS,   /* a socket whose server rejects ANONYMOUS auth */
+};
 
 static struct {
 	char address[PATH_MAX];
@@ -54,7 +70,23 @@ static struct {
 	char last_name[64];
 	char last_cpu_access[32];
 	sd_bus_message *held; /* a call left unanswered (timeout test) */
+	sd_bus_message *held_alloc; /* Allocate of role "hold", never answered */
+	atomic_int open_mode;
+	atomic_bool drop_sessions; /* close every session socket */
+	sd_bus *sessions[MAX_SESSIONS]; /* fake thread only */
+	atomic_int n_sessions;
+	/* calls seen, by connection; OpenSession counted in both */
+	atomic_int on_bus, on_session, open_calls, held_allocs;
 } fake;
+
+/* Count where @m arrived: a peer-to-peer session has no sender. */
+static void note_call(sd_bus_message *m)
+{
+	if (sd_bus_message_get_sender(m))
+		atomic_fetch_add(&fake.on_bus, 1);
+	else
+		atomic_fetch_add(&fake.on_session, 1);
+}
 
 static int fake_new_buffer(uint64_t size, uint64_t *id)
 {
@@ -117,11 +149,18 @@ static int m_allocate(sd_bus_message *m, void *ud, sd_bus_error *e)
 	int r;
 
 	(void)ud;
+	note_call(m);
 	r = sd_bus_message_read(m, "st", &role, &size);
 	if (r < 0 || (r = read_options(m)) < 0)
 		return r;
 	if ((r = role_error(role, e)) < 0)
 		return r;
+	if (!strcmp(role, "hold")) {
+		sd_bus_message_unref(fake.held_alloc);
+		fake.held_alloc = sd_bus_message_ref(m);
+		atomic_fetch_add(&fake.held_allocs, 1);
+		return 1;
+	}
 	if (!size)
 		return sd_bus_error_set(e, ERR("InvalidArgument"), "size must be > 0");
 	r = fake_new_buffer(size, &id);
@@ -140,6 +179,7 @@ static int m_allocate_image(sd_bus_message *m, void *ud, sd_bus_error *e)
 	int r;
 
 	(void)ud;
+	note_call(m);
 	r = sd_bus_message_read(m, "suuut", &role, &fourcc, &w, &h, &mod);
 	if (r < 0 || (r = read_options(m)) < 0)
 		return r;
@@ -176,6 +216,7 @@ static int m_release(sd_bus_message *m, void *ud, sd_bus_error *e)
 	int r;
 
 	(void)ud;
+	note_call(m);
 	r = sd_bus_message_read(m, "t", &id);
 	if (r < 0)
 		return r;
@@ -194,6 +235,7 @@ static int m_share(sd_bus_message *m, void *ud, sd_bus_error *e)
 	int r;
 
 	(void)ud;
+	note_call(m);
 	r = sd_bus_message_read(m, "ts", &id, &target);
 	if (r < 0)
 		return r;
@@ -212,6 +254,7 @@ static int m_import(sd_bus_message *m, void *ud, sd_bus_error *e)
 	int r;
 
 	(void)ud;
+	note_call(m);
 	r = sd_bus_message_read(m, "s", &token);
 	if (r < 0)
 		return r;
@@ -233,6 +276,7 @@ static int m_heaps(sd_bus_message *m, void *ud, sd_bus_error *e)
 	int r;
 
 	(void)ud;
+	note_call(m);
 	(void)e;
 	r = sd_bus_message_new_method_return(m, &reply);
 	if (r >= 0)
@@ -250,8 +294,10 @@ static int m_heaps(sd_bus_message *m, void *ud, sd_bus_error *e)
 static int m_usage(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	(void)ud;
+	note_call(m);
 	(void)e;
 	if (atomic_load(&fake.slow)) {
+		sd_bus_message_unref(fake.held);
 		fake.held = sd_bus_message_ref(m); /* never answered */
 		return 1;
 	}
@@ -263,13 +309,17 @@ static int m_usage(sd_bus_message *m, void *ud, sd_bus_error *e)
 static int m_list(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	(void)ud;
+	note_call(m);
 	(void)e;
 	return sd_bus_reply_method_return(m, "a(tsstss)", 1, (uint64_t)3, "camera",
 					  "camera@7c000000", (uint64_t)4096, "cam0", "owned");
 }
 
+static int m_open_session(sd_bus_message *m, void *ud, sd_bus_error *e);
+
 static const sd_bus_vtable fake_vtable[] = {
 	SD_BUS_VTABLE_START(0),
+	SD_BUS_METHOD("OpenSession", "", "h", m_open_session, 0),
 	SD_BUS_METHOD("Allocate", "sta{sv}", "ht", m_allocate, 0),
 	SD_BUS_METHOD("AllocateImage", "suuuta{sv}", "htta(tu)", m_allocate_image, 0),
 	SD_BUS_METHOD("Release", "t", "", m_release, 0),
@@ -280,6 +330,109 @@ static const sd_bus_vtable fake_vtable[] = {
 	SD_BUS_METHOD("List", "", "a(tsstss)", m_list, 0),
 	SD_BUS_VTABLE_END,
 };
+
+/* Serve fake_vtable peer to peer on @fd (taken), as bufbrokerd does. */
+static int fake_serve_session(int fd, bool anonymous, sd_bus **out)
+{
+	sd_bus *s = NULL;
+	sd_id128_t id;
+	int r;
+
+	r = sd_id128_randomize(&id);
+	if (r >= 0)
+		r = sd_bus_new(&s);
+	if (r >= 0)
+		r = sd_bus_set_fd(s, fd, fd);
+	if (r < 0) {
+		close(fd);
+		sd_bus_unref(s);
+		return r;
+	}
+	r = sd_bus_set_server(s, 1, id);
+	if (r >= 0)
+		r = sd_bus_set_anonymous(s, anonymous);
+	if (r >= 0)
+		r = sd_bus_negotiate_fds(s, 1);
+	if (r >= 0)
+		r = sd_bus_start(s);
+	if (r >= 0)
+		r = sd_bus_add_object_vtable(s, NULL, OBJ_PATH, BUS_NAME, fake_vtable, NULL);
+	if (r < 0) {
+		sd_bus_close_unref(s);
+		return r;
+	}
+	*out = s;
+	return 0;
+}
+
+static int m_open_session(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	int n = atomic_load(&fake.n_sessions), mode = atomic_load(&fake.open_mode), sv[2], r;
+
+	(void)ud;
+	note_call(m);
+	atomic_fetch_add(&fake.open_calls, 1);
+	switch (mode) {
+	case OPEN_UNKNOWN_METHOD:
+		return sd_bus_error_setf(e, SD_BUS_ERROR_UNKNOWN_METHOD,
+					 "Unknown method OpenSession or interface %s.", BUS_NAME);
+	case OPEN_NOT_SUPPORTED:
+		return sd_bus_error_set(e, ERR("NotSupported"), "sessions are disabled");
+	case OPEN_QUOTA:
+		return sd_bus_error_set(e, ERR("QuotaExceeded"), "too many sessions");
+	default:
+		break;
+	}
+	if (!sd_bus_message_get_sender(m))
+		return sd_bus_error_set(e, ERR("NotSupported"), "OpenSession over a session");
+	if (n == MAX_SESSIONS)
+		return sd_bus_error_set(e, ERR("QuotaExceeded"), "too many sessions");
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	r = fake_serve_session(sv[0], mode != OPEN_NO_ANONYMOUS, &fake.sessions[n]);
+	if (r >= 0) {
+		atomic_store(&fake.n_sessions, n + 1);
+		r = sd_bus_reply_method_return(m, "h", sv[1]); /* sends a dup */
+	}
+	close(sv[1]);
+	return r;
+}
+
+/* Process @bus until idle: 1 if it did something, 0 if not, <0 broken. */
+static int fake_process(sd_bus *bus)
+{
+	int r, did = 0;
+
+	while ((r = sd_bus_process(bus, NULL)) > 0)
+		did = 1;
+	return r < 0 ? r : did;
+}
+
+static void fake_drop_session(int i)
+{
+	int n = atomic_load(&fake.n_sessions);
+
+	sd_bus_flush_close_unref(fake.sessions[i]);
+	fake.sessions[i] = fake.sessions[n - 1];
+	fake.sessions[n - 1] = NULL;
+	atomic_store(&fake.n_sessions, n - 1);
+}
+
+/* Wait up to 20 ms for any connection to become ready. */
+static void fake_wait(sd_bus *bus)
+{
+	struct pollfd p[1 + MAX_SESSIONS];
+	int n = atomic_load(&fake.n_sessions);
+
+	for (int i = 0; i <= n; i++) {
+		sd_bus *b = i ? fake.sessions[i - 1] : bus;
+		int ev = sd_bus_get_events(b);
+
+		p[i].fd = sd_bus_get_fd(b);
+		p[i].events = (short)(ev < 0 ? 0 : ev);
+	}
+	poll(p, (nfds_t)n + 1, 20);
+}
 
 static void *fake_thread(void *arg)
 {
@@ -306,17 +459,32 @@ static void *fake_thread(void *arg)
 	}
 	atomic_store(&fake.ready, true);
 	while (!atomic_load(&fake.stop)) {
+		int did;
+
 		if (atomic_exchange(&fake.release_name, false))
 			sd_bus_release_name(bus, BUS_NAME);
 		if (atomic_exchange(&fake.request_name, false))
 			sd_bus_request_name(bus, BUS_NAME, 0);
-		r = sd_bus_process(bus, NULL);
+		if (atomic_exchange(&fake.drop_sessions, false))
+			while (atomic_load(&fake.n_sessions))
+				fake_drop_session(0);
+		did = r = fake_process(bus);
 		if (r < 0)
 			break;
-		if (r == 0)
-			sd_bus_wait(bus, 20 * 1000);
+		for (int i = atomic_load(&fake.n_sessions) - 1; i >= 0; i--) {
+			r = fake_process(fake.sessions[i]);
+			if (r < 0) /* the client closed it */
+				fake_drop_session(i);
+			else
+				did |= r;
+		}
+		if (!did)
+			fake_wait(bus);
 	}
+	while (atomic_load(&fake.n_sessions))
+		fake_drop_session(0);
 	sd_bus_message_unref(fake.held);
+	sd_bus_message_unref(fake.held_alloc);
 	sd_bus_flush_close_unref(bus);
 	return NULL;
 }
@@ -391,10 +559,58 @@ static int group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Calls the fake saw since mark(). */
+static struct {
+	int bus, session, open;
+} base;
+
+/* Wait until the fake has dropped every session: it then has processed all
+ * that the clients of earlier tests sent on them. */
+static bool sessions_gone(void)
+{
+	for (int i = 0; i < 500 && atomic_load(&fake.n_sessions); i++)
+		usleep(10 * 1000);
+	return atomic_load(&fake.n_sessions) == 0;
+}
+
+static void mark(void)
+{
+	base.bus = atomic_load(&fake.on_bus);
+	base.session = atomic_load(&fake.on_session);
+	base.open = atomic_load(&fake.open_calls);
+}
+
+static int bus_calls(void)
+{
+	return atomic_load(&fake.on_bus) - base.bus;
+}
+
+static int session_calls(void)
+{
+	return atomic_load(&fake.on_session) - base.session;
+}
+
+static int open_calls(void)
+{
+	return atomic_load(&fake.open_calls) - base.open;
+}
+
+static int reset_mode(void **state)
+{
+	(void)state;
+	atomic_store(&fake.open_mode, OPEN_UNKNOWN_METHOD);
+	return 0;
+}
+
+/* A client against a daemon without sessions: every call uses the bus. */
 static int client_setup(void **state)
 {
 	struct bb_client *c;
 
+	reset_mode(state);
+	if (!sessions_gone())
+		return -1;
+	mark();
 	if (bb_client_connect(&c, 0) < 0)
 		return -1;
 	*state = c;
@@ -404,6 +620,44 @@ static int client_setup(void **state)
 static int client_teardown(void **state)
 {
 	bb_client_free(*state);
+	if (session_calls()) {
+		fprintf(stderr, "fallback: %d calls arrived on a session\n", session_calls());
+		return -1;
+	}
+	return 0;
+}
+
+/* A client against a daemon with sessions: only OpenSession uses the bus. */
+static int session_setup(void **state)
+{
+	struct bb_client *c;
+
+	atomic_store(&fake.open_mode, OPEN_SESSION);
+	if (!sessions_gone())
+		return -1;
+	mark();
+	if (bb_client_connect(&c, 0) < 0)
+		return -1;
+	*state = c;
+	return 0;
+}
+
+/* For tests that check the connections themselves. */
+static int session_client_teardown(void **state)
+{
+	bb_client_free(*state);
+	return reset_mode(state);
+}
+
+static int session_teardown(void **state)
+{
+	bb_client_free(*state);
+	reset_mode(state);
+	if (open_calls() < 1 || bus_calls() != open_calls()) {
+		fprintf(stderr, "session: %d OpenSession, %d calls on the bus\n", open_calls(),
+			bus_calls());
+		return -1;
+	}
 	return 0;
 }
 
@@ -740,6 +994,254 @@ static void an_absent_daemon_is_ehostunreach(void **state)
 	assert_int_equal(r, 0);
 }
 
+/* ---- the private connection (OpenSession) ------------------------------- */
+
+/* open[fd] = whether fd is open, for fd < n */
+static void open_fds(bool *open, int n)
+{
+	for (int fd = 0; fd < n; fd++)
+		open[fd] = fcntl(fd, F_GETFD) >= 0;
+}
+
+static void calls_use_the_session_when_the_daemon_offers_one(void **state)
+{
+	struct bb_client *c = *state;
+	struct bb_heap_info *h;
+	struct bb_buffer *buf;
+	bool before[1024], after[1024];
+	size_t n;
+
+	open_fds(before, 1024);
+	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
+	assert_int_equal(open_calls(), 1);
+	assert_int_equal(bus_calls(), 1);     /* OpenSession */
+	assert_int_equal(session_calls(), 1); /* Allocate */
+	assert_int_equal(bb_buffer_get_size(buf), 4096);
+	open_fds(after, 1024);
+	for (int fd = 0; fd < 1024; fd++)
+		if (after[fd] && !before[fd])
+			assert_true(is_cloexec(fd));
+
+	assert_int_equal(bb_client_release(c, buf), 0);
+	assert_int_equal(bb_client_list_heaps(c, &h, &n), 0);
+	bb_heap_info_free(h, n);
+	assert_int_equal(open_calls(), 1); /* one session, kept */
+	assert_int_equal(session_calls(), 3);
+	/* daemon errors come back unchanged */
+	assert_int_equal(bb_client_alloc(c, "quota", 4096, NULL, &buf), -EDQUOT);
+	assert_string_equal(bb_client_last_error_name(c), ERR("QuotaExceeded"));
+	assert_string_equal(bb_client_last_error_message(c), "role quota: 64M in use");
+	assert_int_equal(bus_calls(), 1);
+}
+
+static void no_session_flag_keeps_calls_on_the_bus(void **state)
+{
+	struct bb_client *c;
+	struct bb_buffer *buf;
+
+	(void)state;
+	assert_true(sessions_gone());
+	atomic_store(&fake.open_mode, OPEN_SESSION);
+	mark();
+	/* combines with the other flag (ignored here: BUFBROKER_BUS_ADDRESS wins) */
+	assert_int_equal(bb_client_connect(&c, BB_CONNECT_NO_SESSION | BB_CONNECT_USER_BUS), 0);
+	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
+	assert_int_equal(bb_client_release(c, buf), 0);
+	assert_int_equal(open_calls(), 0);
+	assert_int_equal(bus_calls(), 2);
+	assert_int_equal(session_calls(), 0);
+	bb_client_free(c);
+}
+
+/* An older daemon is asked once per client; NotSupported is final too. */
+static void without_sessions_the_daemon_is_asked_once(void **state)
+{
+	static const int modes[] = { OPEN_UNKNOWN_METHOD, OPEN_NOT_SUPPORTED };
+	struct bb_client *c;
+	struct bb_buffer *buf;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_true(sessions_gone());
+		atomic_store(&fake.open_mode, modes[i]);
+		mark();
+		assert_int_equal(bb_client_connect(&c, 0), 0);
+		assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
+		/* the failed OpenSession leaves no error behind */
+		assert_string_equal(bb_client_last_error_name(c), "");
+		assert_int_equal(bb_client_release(c, buf), 0);
+		assert_int_equal(bb_client_alloc(c, "denied", 4096, NULL, &buf), -EACCES);
+		assert_string_equal(bb_client_last_error_name(c), ERR("AccessDenied"));
+		assert_int_equal(open_calls(), 1);
+		assert_int_equal(bus_calls(), 4);
+		assert_int_equal(session_calls(), 0);
+		bb_client_free(c);
+	}
+}
+
+/* Any other failure (here QuotaExceeded) is worth another try next call. */
+static void a_refused_session_is_asked_for_again(void **state)
+{
+	struct bb_client *c;
+	struct bb_buffer *buf;
+
+	(void)state;
+	assert_true(sessions_gone());
+	atomic_store(&fake.open_mode, OPEN_QUOTA);
+	mark();
+	assert_int_equal(bb_client_connect(&c, 0), 0);
+	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
+	assert_int_equal(bb_client_release(c, buf), 0);
+	assert_int_equal(open_calls(), 2);
+	assert_int_equal(bus_calls(), 4);
+	atomic_store(&fake.open_mode, OPEN_SESSION);
+	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
+	assert_int_equal(open_calls(), 3);
+	assert_int_equal(session_calls(), 1);
+	assert_int_equal(bb_client_release(c, buf), 0);
+	assert_int_equal(session_calls(), 2);
+	bb_client_free(c);
+}
+
+/* A session that never authenticates carries no call; the next call retries. */
+static void a_session_that_rejects_us_is_not_used(void **state)
+{
+	struct bb_client *c;
+	struct bb_buffer *buf;
+
+	(void)state;
+	assert_true(sessions_gone());
+	atomic_store(&fake.open_mode, OPEN_NO_ANONYMOUS);
+	mark();
+	assert_int_equal(bb_client_connect(&c, 0), 0);
+	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
+	assert_string_equal(bb_client_last_error_name(c), "");
+	assert_int_equal(bb_client_release(c, buf), 0);
+	assert_int_equal(open_calls(), 2);
+	assert_int_equal(bus_calls(), 4);
+	assert_int_equal(session_calls(), 0);
+	bb_client_free(c);
+}
+
+static void drop_all_sessions(void)
+{
+	atomic_store(&fake.drop_sessions, true);
+	assert_true(sessions_gone());
+}
+
+static void a_dropped_session_is_reopened_by_the_next_call(void **state)
+{
+	struct bb_client *c = *state;
+	struct bb_buffer *buf, *buf2;
+
+	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
+	assert_int_equal(open_calls(), 1);
+	drop_all_sessions(); /* as when bufbrokerd restarts */
+	assert_int_equal(bb_client_alloc(c, "camera", 8192, NULL, &buf2), 0);
+	assert_int_equal(bb_buffer_get_size(buf2), 8192);
+	assert_int_equal(open_calls(), 2);
+	assert_int_equal(session_calls(), 2);
+	assert_int_equal(bb_client_release(c, buf2), 0);
+	assert_int_equal(bb_client_release(c, buf), 0);
+	assert_int_equal(open_calls(), 2);
+}
+
+static void async_alloc_over_the_session_completes_from_the_event_loop(void **state)
+{
+	struct bb_client *c = *state;
+	struct async_result ok = { 0 };
+	int fd = bb_client_get_fd(c);
+
+	assert_true(fd >= 0);
+	assert_true(is_cloexec(fd));
+	assert_int_equal(bb_client_alloc_async(c, "camera", 16384, NULL, on_alloc, &ok), 0);
+	assert_int_equal(open_calls(), 1); /* opened before the call was sent */
+	assert_int_equal(ok.calls, 0);
+	run_until(c, &ok.calls, 1);
+	assert_int_equal(ok.calls, 1);
+	assert_int_equal(ok.result, 0);
+	assert_int_equal(bb_buffer_get_size(ok.buf), 16384);
+	assert_int_equal(session_calls(), 1);
+	assert_int_equal(bus_calls(), 1);
+	assert_int_equal(bb_client_get_fd(c), fd); /* stable across the session */
+	assert_int_equal(bb_client_release(c, ok.buf), 0);
+}
+
+/* Calls pending on a session that breaks fail through dispatch, once, and
+ * the client carries on with a new session behind the same fd. */
+static void calls_pending_on_a_dropped_session_fail_through_dispatch(void **state)
+{
+	struct bb_client *c = *state;
+	struct async_result held = { 0 }, ok = { 0 };
+	struct bb_heap_info *h;
+	int fd = bb_client_get_fd(c), seen = atomic_load(&fake.held_allocs);
+	size_t n;
+
+	assert_int_equal(bb_client_alloc_async(c, "hold", 4096, NULL, on_alloc, &held), 0);
+	for (int i = 0; i < 500 && atomic_load(&fake.held_allocs) == seen; i++) {
+		struct pollfd p = { .fd = fd, .events = (short)bb_client_get_events(c) };
+
+		poll(&p, 1, 10);
+		assert_true(bb_client_dispatch(c) >= 0);
+	}
+	assert_int_equal(atomic_load(&fake.held_allocs), seen + 1);
+	drop_all_sessions();
+
+	/* meanwhile a call takes the bus: the dead session still owes a reply */
+	assert_int_equal(bb_client_list_heaps(c, &h, &n), 0);
+	bb_heap_info_free(h, n);
+	assert_int_equal(bus_calls(), 2); /* OpenSession, Heaps */
+	assert_int_equal(held.calls, 0);  /* callbacks only run from dispatch */
+
+	run_until(c, &held.calls, 1);
+	assert_int_equal(held.calls, 1);
+	assert_true(held.result < 0);
+	assert_null(held.buf);
+	assert_true(held.msg[0] != '\0');
+
+	assert_int_equal(bb_client_alloc_async(c, "camera", 4096, NULL, on_alloc, &ok), 0);
+	run_until(c, &ok.calls, 1);
+	assert_int_equal(ok.result, 0);
+	assert_int_equal(open_calls(), 2);
+	assert_int_equal(session_calls(), 2); /* the held Allocate, then this one */
+	assert_int_equal(bb_client_get_fd(c), fd);
+	assert_int_equal(held.calls, 1);
+	assert_int_equal(bb_client_release(c, ok.buf), 0);
+}
+
+/* With the daemon gone OpenSession fails; the call still says ServiceUnknown. */
+static void an_absent_daemon_is_ehostunreach_with_sessions(void **state)
+{
+	struct bb_client *c = *state, *probe;
+	struct bb_heap_info *h;
+	size_t n;
+	int r = 0;
+
+	assert_int_equal(bb_client_connect(&probe, BB_CONNECT_NO_SESSION), 0);
+	atomic_store(&fake.release_name, true);
+	for (int i = 0; i < 100 && (r = bb_client_list_heaps(probe, &h, &n)) >= 0; i++) {
+		bb_heap_info_free(h, n);
+		usleep(10 * 1000);
+	}
+	assert_int_equal(r, -EHOSTUNREACH);
+	mark();
+	assert_int_equal(bb_client_list_heaps(c, &h, &n), -EHOSTUNREACH);
+	assert_non_null(strstr(bb_client_last_error_name(c), "ServiceUnknown"));
+	assert_int_equal(open_calls(), 0);
+
+	atomic_store(&fake.request_name, true);
+	for (int i = 0; i < 100 && (r = bb_client_list_heaps(probe, &h, &n)) < 0; i++)
+		usleep(10 * 1000);
+	assert_int_equal(r, 0);
+	bb_heap_info_free(h, n);
+	bb_client_free(probe);
+	mark();
+	assert_int_equal(bb_client_list_heaps(c, &h, &n), 0);
+	bb_heap_info_free(h, n);
+	assert_int_equal(open_calls(), 1);
+	assert_int_equal(session_calls(), 1);
+}
+
 static void connect_to_a_bad_address_fails(void **state)
 {
 	struct bb_client *c = NULL;
@@ -838,6 +1340,10 @@ static void ctl_talks_to_the_daemon(void **state)
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, client_setup, client_teardown)
+/* the same test over a session; the teardown checks only OpenSession used the bus */
+#define TS(f) { #f "_over_a_session", f, session_setup, session_teardown, NULL }
+/* a client against a daemon with sessions, for the tests of sessions */
+#define TC(f) cmocka_unit_test_setup_teardown(f, session_setup, session_client_teardown)
 
 int main(void)
 {
@@ -856,6 +1362,25 @@ int main(void)
 		cmocka_unit_test(connect_to_a_bad_address_fails),
 		cmocka_unit_test(direct_mode_resolves_names_and_reports_errors),
 		cmocka_unit_test(ctl_talks_to_the_daemon),
+
+		TS(alloc_returns_owned_cloexec_fd_and_sends_options),
+		TS(daemon_errors_become_errno_and_message),
+		TS(alloc_image_returns_the_daemon_layout),
+		TS(share_and_import_give_the_same_memory),
+		TS(release_of_unknown_id_is_esrch),
+		TS(heaps_usage_and_list_are_parsed),
+		TS(async_alloc_completes_from_the_event_loop),
+		TS(freeing_a_client_cancels_pending_calls),
+		TS(a_silent_daemon_times_out),
+		cmocka_unit_test_teardown(no_session_flag_keeps_calls_on_the_bus, reset_mode),
+		cmocka_unit_test_teardown(without_sessions_the_daemon_is_asked_once, reset_mode),
+		cmocka_unit_test_teardown(a_refused_session_is_asked_for_again, reset_mode),
+		cmocka_unit_test_teardown(a_session_that_rejects_us_is_not_used, reset_mode),
+		TC(calls_use_the_session_when_the_daemon_offers_one),
+		TC(a_dropped_session_is_reopened_by_the_next_call),
+		TC(async_alloc_over_the_session_completes_from_the_event_loop),
+		TC(calls_pending_on_a_dropped_session_fail_through_dispatch),
+		TC(an_absent_daemon_is_ehostunreach_with_sessions),
 	};
 
 	return cmocka_run_group_tests_name("libbufbroker", tests, group_setup, group_teardown);

@@ -25,10 +25,13 @@ $(BB_LIBTEST_OUT)/test_names: $(BB_LIBTEST_DIR)/test_names.c $(COMMON_SRCS) $(CO
 	$(CC) $(BB_LIBTEST_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(COMMON_SRCS) $(BB_LIBTEST_LDLIBS)
 
 # error mapping: the common table plus the library's D-Bus error -> errno path
+# (client.c closes the private connection of session.c, hence both)
 $(BB_LIBTEST_OUT)/test_lib_errors: $(BB_LIBTEST_DIR)/test_lib_errors.c $(COMMON_SRCS) \
-		$(COMMON_HDRS) $(TOP)/libclient/client.c | $(BB_LIBTEST_OUT)
+		$(COMMON_HDRS) $(TOP)/libclient/client.c $(TOP)/libclient/session.c \
+		$(TOP)/libclient/internal.h | $(BB_LIBTEST_OUT)
 	$(CC) $(BB_LIBTEST_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< $(TOP)/libclient/client.c \
-		$(COMMON_SRCS) $(BB_LIBTEST_LDLIBS) $(shell $(PKG_CONFIG) --libs libsystemd)
+		$(TOP)/libclient/session.c $(COMMON_SRCS) $(BB_LIBTEST_LDLIBS) \
+		$(shell $(PKG_CONFIG) --libs libsystemd)
 
 $(BB_LIBTEST_OUT)/test_lib_client: $(BB_LIBTEST_DIR)/test_lib_client.c $(OUT)/libbufbroker.so | $(BB_LIBTEST_OUT)
 	$(CC) $(BB_LIBTEST_CFLAGS) $(LDFLAGS_COMMON) -o $@ $< -L$(OUT) -lbufbroker \
