@@ -18,9 +18,10 @@
  *       DIR/share.csv   op,n,med_us,p99_us,max_us: Share(role:R) on one connection + Import on a
  *                       second connection (the token's round trip), 64 KiB buffer; share_import
  *                       on sessions, share_import_bus through dbus-daemon
- *   broker_bench scale --role R --clients N [--ops M] [--size BYTES] --out FILE
+ *   broker_bench scale --role R --clients N [--ops M] [--size BYTES] [--transport session|bus] --out FILE
  *       N processes, one connection each, start together (pipe barrier), M x (Allocate +
- *       Release) each. Appends clients,ops,failures,wall_s,ops_per_s,p50_us,p99_us,max_us.
+ *       Release) each, on private sessions (default) or through dbus-daemon. Appends
+ *       clients,ops,failures,wall_s,ops_per_s,p50_us,p99_us,max_us,transport.
  *   broker_bench rss --role R --daemon-pid PID [--count K] [--size BYTES] --out FILE
  *       The daemon's VmRSS idle (client connected) and with K live buffers (the client closes
  *       its own fds; the daemon keeps its own). Appends
@@ -444,6 +445,8 @@ struct child_hdr {
 	int n, failures;
 };
 
+static bool transport_bus; /* scale: BB_CONNECT_NO_SESSION */
+
 static void scale_child(int idx, int ready_w, int start_r)
 {
 	struct bb_client *c;
@@ -454,7 +457,7 @@ static void scale_child(int idx, int ready_w, int start_r)
 	struct child_hdr h = { 0, 0, 0, 0 };
 	if (!f || !ns)
 		_exit(2);
-	if (bb_client_connect(&c, 0) < 0)
+	if (bb_client_connect(&c, transport_bus ? BB_CONNECT_NO_SESSION : 0) < 0)
 		_exit(3);
 	/* Warm-up: the daemon registers the client on first contact. */
 	struct bb_buffer *buf = NULL;
@@ -550,9 +553,9 @@ static int cmd_scale(void)
 	}
 	double wall = t_end > t_start ? (double)(t_end - t_start) / 1e9 : 0;
 	struct dist d = summarize(all, total);
-	FILE *f = open_csv(out, "clients,ops,failures,wall_s,ops_per_s,p50_us,p99_us,max_us");
-	fprintf(f, "%d,%d,%d,%.3f,%.1f,%.1f,%.1f,%.1f\n", clients, total, failures + crashed, wall,
-		wall > 0 ? total / wall : 0, d.med, d.p99, d.max);
+	FILE *f = open_csv(out, "clients,ops,failures,wall_s,ops_per_s,p50_us,p99_us,max_us,transport");
+	fprintf(f, "%d,%d,%d,%.3f,%.1f,%.1f,%.1f,%.1f,%s\n", clients, total, failures + crashed, wall,
+		wall > 0 ? total / wall : 0, d.med, d.p99, d.max, transport_bus ? "bus" : "session");
 	fclose(f);
 	printf("# scale clients=%d ops=%d failures=%d crashed=%d wall=%.2f s %.1f ops/s p50 %.1f us "
 	       "p99 %.1f us max %.1f us\n", clients, total, failures, crashed, wall,
@@ -778,7 +781,7 @@ int main(int argc, char **argv)
 		{ "ops", required_argument, NULL, 'n' },    { "size", required_argument, NULL, 's' },
 		{ "daemon-pid", required_argument, NULL, 'p' }, { "count", required_argument, NULL, 'k' },
 		{ "phase", required_argument, NULL, 'P' }, { "rounds", required_argument, NULL, 'N' },
-		{ "pause-ms", required_argument, NULL, 'w' },
+		{ "pause-ms", required_argument, NULL, 'w' }, { "transport", required_argument, NULL, 'T' },
 		{ 0 },
 	};
 	int o;
@@ -804,6 +807,13 @@ int main(int argc, char **argv)
 		case 'P': phase = optarg; break;
 		case 'N': rounds = atoi(optarg); break;
 		case 'w': pause_ms = atoi(optarg); break;
+		case 'T':
+			if (strcmp(optarg, "session") && strcmp(optarg, "bus")) {
+				fprintf(stderr, "broker_bench: --transport takes session or bus, not '%s'\n", optarg);
+				return 2;
+			}
+			transport_bus = !strcmp(optarg, "bus");
+			break;
 		default: return 2;
 		}
 	}

@@ -46,9 +46,15 @@ void bb_buswatch_dispatch(struct bb_buswatch *w)
 	if (w->dispatching)
 		return;
 	w->dispatching = true;
-	do {
+	for (unsigned int n = 0;; n++) {
+		if (w->budget && n == w->budget) {
+			r = 0; /* more may be queued: sd_bus_get_timeout() says "now" below */
+			break;
+		}
 		r = sd_bus_process(w->bus, NULL);
-	} while (r > 0);
+		if (r <= 0)
+			break;
+	}
 	w->dispatching = false;
 	if (r < 0) {
 		fail(w, r);
@@ -78,7 +84,7 @@ void bb_buswatch_dispatch(struct bb_buswatch *w)
 		after(userdata);
 }
 
-int bb_buswatch_start(struct bb_buswatch *w, struct event_base *base, sd_bus *bus,
+int bb_buswatch_start(struct bb_buswatch *w, struct event_base *base, sd_bus *bus, unsigned int budget,
 		      bb_buswatch_failed_fn failed, bb_buswatch_after_fn after, void *userdata)
 {
 	memset(w, 0, sizeof(*w));
@@ -88,6 +94,7 @@ int bb_buswatch_start(struct bb_buswatch *w, struct event_base *base, sd_bus *bu
 	w->after = after;
 	w->userdata = userdata;
 	w->flags = -1;
+	w->budget = budget;
 	w->fd = sd_bus_get_fd(bus);
 	if (w->fd < 0)
 		return w->fd;

@@ -29,13 +29,20 @@ struct bb_buswatch {
 	int fd;
 	short flags;
 	bool dispatching;
+	unsigned int budget;
 	bb_buswatch_failed_fn failed;
 	bb_buswatch_after_fn after;
 	void *userdata;
 };
 
-/* Start watching @bus (borrowed: the caller keeps its reference). Return: 0 or -errno. */
-int bb_buswatch_start(struct bb_buswatch *w, struct event_base *base, sd_bus *bus,
+/*
+ * Start watching @bus (borrowed: the caller keeps its reference). @budget: at most this many
+ * sd_bus_process() steps per wake-up, 0 for no limit. A private session needs one: its client
+ * answers each reply with its next call at once, and processing "until idle" would serve that one
+ * client for as long as it keeps sending while every other session waits (measured: p99 180x p50
+ * with 64 clients). Return: 0 or -errno.
+ */
+int bb_buswatch_start(struct bb_buswatch *w, struct event_base *base, sd_bus *bus, unsigned int budget,
 		      bb_buswatch_failed_fn failed, bb_buswatch_after_fn after, void *userdata);
 
 /* Process what is pending now and re-arm. */

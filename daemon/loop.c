@@ -98,7 +98,7 @@ int bb_loop_run(struct bb_broker *b)
 	uint64_t wd_usec = 0;
 	int r;
 
-	r = bb_buswatch_start(&b->bus_watch, b->base, b->bus, bus_failed, NULL, &l);
+	r = bb_buswatch_start(&b->bus_watch, b->base, b->bus, 0, bus_failed, NULL, &l);
 	if (r < 0)
 		return r;
 	l.sig_term = evsignal_new(b->base, SIGTERM, signal_cb, &l);

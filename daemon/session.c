@@ -16,6 +16,9 @@
 #include "dbus_errors.h"
 #include "log.h"
 
+/* sd_bus_process() steps per wake-up of one session: one call and its reply, then the next session. */
+#define BB_SESSION_BUDGET 2
+
 struct bb_session {
 	struct bb_broker *broker;
 	sd_bus *bus; /* owned */
@@ -104,7 +107,7 @@ static int session_start(struct bb_session *s, int fd)
 	if (r >= 0)
 		r = bb_dbus_add_vtable(s->broker, s->bus, &s->vtable_slot);
 	if (r >= 0)
-		r = bb_buswatch_start(&s->watch, s->broker->base, s->bus, session_failed, session_after, s);
+		r = bb_buswatch_start(&s->watch, s->broker->base, s->bus, BB_SESSION_BUDGET, session_failed, session_after, s);
 	return r;
 }
 

@@ -147,9 +147,11 @@ echo
 echo "## 4. Scale: concurrent client processes, Allocate + Release of 64 KiB through the broker"
 echo
 if [ -s "$g/scale.csv" ]; then
-	echo "| clients | ops | failures (target 0) | ops/s | p50 | p99 | p99/p50 | max |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
-	awk -F, 'NR > 1 { printf "| %d | %d | %d %s | %.1f | %.0f | %.0f | %.2f | %.0f |\n", $1, $2, $3, ($3 == 0 ? "(met)" : "(**missed**)"), $5, $6, $7, ($6 > 0 ? $7 / $6 : 0), $8 }' "$g/scale.csv"
+	echo "Each client process on a private session (the library's default) and, separately, through dbus-daemon."
+	echo
+	echo "| transport | clients | ops | failures (target 0) | ops/s | p50 | p99 | p99/p50 | max |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk -F, 'NR > 1 { printf "| %s | %d | %d | %d %s | %.1f | %.0f | %.0f | %.2f | %.0f |\n", ($9 != "" ? $9 : "bus"), $1, $2, $3, ($3 == 0 ? "(met)" : "(**missed**)"), $5, $6, $7, ($6 > 0 ? $7 / $6 : 0), $8 }' "$g/scale.csv"
 fi
 echo
 if [ -s "$g/rss.csv" ]; then
@@ -247,9 +249,11 @@ if command -v gnuplot >/dev/null; then
 		gnuplot -e "$common; set output '$dir/scale.png'; set logscale x 2; set logscale y; set xlabel 'clients';
 			set ylabel 'latency µs'; set y2label 'ops/s'; set y2tics; set ytics nomirror;
 			set title 'Scale: Allocate+Release 64 KiB, concurrent client processes';
-			plot '$g/scale.csv' every ::1 using 1:6 with linespoints title 'p50',
-			'$g/scale.csv' every ::1 using 1:7 with linespoints title 'p99',
-			'$g/scale.csv' every ::1 using 1:5 axes x1y2 with linespoints title 'throughput'" 2>>"$dir/gnuplot.log"
+			plot '< grep -v ,bus\$ $g/scale.csv' every ::1 using 1:6 with linespoints title 'p50 (session)',
+			'< grep -v ,bus\$ $g/scale.csv' every ::1 using 1:7 with linespoints title 'p99 (session)',
+			'< grep -v ,bus\$ $g/scale.csv' every ::1 using 1:5 axes x1y2 with linespoints title 'ops/s (session)',
+			'< grep ,bus\$ $g/scale.csv' using 1:7 with linespoints title 'p99 (dbus-daemon)',
+			'< grep ,bus\$ $g/scale.csv' using 1:5 axes x1y2 with linespoints title 'ops/s (dbus-daemon)'" 2>>"$dir/gnuplot.log"
 	fi
 	if [ -s "$g/pressure.csv" ]; then
 		{

@@ -102,10 +102,12 @@ if [ -n "$bb_pid" ] && [ -x /usr/bin/broker_bench ]; then
 	result "daemon rss $RSS_COUNT buffers" $?
 	broker_bench latency --role bench --heap camera --reps $REPS --out $O
 	result broker_latency_share $?
-	for n in $SCALE; do
-		broker_bench scale --role bench --clients "$n" ${SCALE_OPS:+--ops $SCALE_OPS} \
-			--size 65536 --out $O/scale.csv
-		result "scale $n clients" $?
+	for t in session bus; do
+		for n in $SCALE; do
+			broker_bench scale --role bench --clients "$n" ${SCALE_OPS:+--ops $SCALE_OPS} \
+				--size 65536 --transport $t --out $O/scale.csv
+			result "scale $n clients ($t)" $?
+		done
 	done
 else
 	echo "not ok - bench: bufbrokerd or broker_bench missing"
