@@ -151,6 +151,27 @@ static void rtt_row(FILE *f, const char *op, uint64_t *ns, int n)
 	printf("# %-24s n=%d med %.1f us p99 %.1f us max %.1f us\n", op, d.n, d.med, d.p99, d.max);
 }
 
+/*
+ * One Allocate + Release of @len on @c, timed into *@ns. On failure prints the error, prefixed with
+ * @label (NULL: silent). Return: 0 or -errno.
+ */
+static int alloc_release_timed(struct bb_client *c, uint64_t len, const char *label, uint64_t *ns)
+{
+	struct bb_buffer *buf = NULL;
+	uint64_t t0 = bb_now_ns();
+	int r = bb_client_alloc(c, role, len, NULL, &buf);
+	int r2 = r < 0 ? 0 : bb_client_release(c, buf);
+
+	*ns = bb_now_ns() - t0;
+	if (r < 0 || r2 < 0) {
+		if (label)
+			printf("# %s %" PRIu64 ": %s: %s\n", label, len, bb_strerror(r < 0 ? r : r2),
+			       bb_client_last_error_message(c));
+		return r < 0 ? r : r2;
+	}
+	return 0;
+}
+
 /* A raw private session (OpenSession) for plain round trips without dbus-daemon; NULL if none. */
 static sd_bus *open_raw_session(sd_bus *bus)
 {
@@ -275,31 +296,16 @@ static int cmd_latency(void)
 			} else if (i >= 0) {
 				a[na++] = t1 - t0;
 			}
-			struct bb_buffer *buf = NULL;
-			t0 = bb_now_ns();
-			int r = bb_client_alloc(c, role, len, NULL, &buf);
-			int r2 = r < 0 ? 0 : bb_client_release(c, buf);
-			t1 = bb_now_ns();
-			if (r < 0 || r2 < 0) {
-				printf("# broker %" PRIu64 ": %s %s\n", len, strerror(-(r < 0 ? r : r2)),
-				       bb_client_last_error_message(c));
+			uint64_t ns;
+			if (alloc_release_timed(c, len, "broker", &ns) < 0)
 				rc = 1;
-			} else if (i >= 0) {
-				b[nb++] = t1 - t0;
-			}
+			else if (i >= 0)
+				b[nb++] = ns;
 			/* The same through dbus-daemon (BB_CONNECT_NO_SESSION). */
-			buf = NULL;
-			t0 = bb_now_ns();
-			r = bb_client_alloc(cb_client, role, len, NULL, &buf);
-			r2 = r < 0 ? 0 : bb_client_release(cb_client, buf);
-			t1 = bb_now_ns();
-			if (r < 0 || r2 < 0) {
-				printf("# bus %" PRIu64 ": %s %s\n", len, strerror(-(r < 0 ? r : r2)),
-				       bb_client_last_error_message(cb_client));
+			if (alloc_release_timed(cb_client, len, "bus", &ns) < 0)
 				rc = 1;
-			} else if (i >= 0) {
-				cb[nc++] = t1 - t0;
-			}
+			else if (i >= 0)
+				cb[nc++] = ns;
 		}
 		struct dist d = summarize(a, na), br = summarize(b, nb), bu = summarize(cb, nc);
 		int nmin = nb < na ? nb : na;
@@ -459,10 +465,11 @@ static void scale_child(int idx, int ready_w, int start_r)
 		_exit(2);
 	if (bb_client_connect(&c, transport_bus ? BB_CONNECT_NO_SESSION : 0) < 0)
 		_exit(3);
-	/* Warm-up: the daemon registers the client on first contact. */
-	struct bb_buffer *buf = NULL;
-	if (bb_client_alloc(c, role, buf_size, NULL, &buf) == 0)
-		bb_client_release(c, buf);
+	/* Warm-up: the daemon registers the client (and the library opens its session). */
+	char label[32];
+	uint64_t t;
+	alloc_release_timed(c, buf_size, NULL, &t);
+	snprintf(label, sizeof(label), "client %d", idx);
 	char x = 'r';
 	if (write(ready_w, &x, 1) != 1)
 		_exit(4);
@@ -471,19 +478,11 @@ static void scale_child(int idx, int ready_w, int start_r)
 		_exit(5);
 	h.t_start = bb_now_ns();
 	for (int i = 0; i < ops; i++) {
-		buf = NULL;
-		uint64_t t0 = bb_now_ns();
-		int r = bb_client_alloc(c, role, buf_size, NULL, &buf);
-		int r2 = r < 0 ? 0 : bb_client_release(c, buf);
-		uint64_t t1 = bb_now_ns();
-		if (r < 0 || r2 < 0) {
+		if (alloc_release_timed(c, buf_size, h.failures < 3 ? label : NULL, &t) < 0) {
 			h.failures++;
-			if (h.failures <= 3)
-				printf("# client %d op %d: %s: %s\n", idx, i, bb_strerror(r < 0 ? r : r2),
-				       bb_client_last_error_message(c));
 			continue;
 		}
-		ns[h.n++] = t1 - t0;
+		ns[h.n++] = t;
 	}
 	h.t_end = bb_now_ns();
 	fwrite(&h, sizeof(h), 1, f);

@@ -7,7 +7,6 @@
 #include <systemd/sd-bus.h>
 
 #include "buffers.h"
-#include "buswatch.h"
 #include "heaps.h"
 #include "policy.h"
 #include "roles.h"
@@ -27,7 +26,6 @@ struct bb_reserve;
 struct bb_broker {
 	struct event_base *base;
 	sd_bus *bus;
-	struct bb_buswatch bus_watch; /* loop.c drives the bus through it */
 	struct bb_session *sessions; /* session.c */
 	unsigned int n_sessions;
 	struct bb_policy policy;

@@ -35,17 +35,10 @@ static void fail(struct bb_buswatch *w, int err)
 
 void bb_buswatch_dispatch(struct bb_buswatch *w)
 {
-	bb_buswatch_after_fn after = w->after;
-	void *userdata = w->userdata;
 	uint64_t until;
 	short flags;
 	int r, ev;
 
-	/* sd_bus_process() is not reentrant: a handler of this bus opening a session dispatches
-	 * that session, whose "after" hook comes back here. The outer call re-arms at its end. */
-	if (w->dispatching)
-		return;
-	w->dispatching = true;
 	for (unsigned int n = 0;; n++) {
 		if (w->budget && n == w->budget) {
 			r = 0; /* more may be queued: sd_bus_get_timeout() says "now" below */
@@ -55,7 +48,6 @@ void bb_buswatch_dispatch(struct bb_buswatch *w)
 		if (r <= 0)
 			break;
 	}
-	w->dispatching = false;
 	if (r < 0) {
 		fail(w, r);
 		return;
@@ -80,18 +72,15 @@ void bb_buswatch_dispatch(struct bb_buswatch *w)
 
 		event_add(w->timer, &tv);
 	}
-	if (after)
-		after(userdata);
 }
 
 int bb_buswatch_start(struct bb_buswatch *w, struct event_base *base, sd_bus *bus, unsigned int budget,
-		      bb_buswatch_failed_fn failed, bb_buswatch_after_fn after, void *userdata)
+		      bb_buswatch_failed_fn failed, void *userdata)
 {
 	memset(w, 0, sizeof(*w));
 	w->base = base;
 	w->bus = bus;
 	w->failed = failed;
-	w->after = after;
 	w->userdata = userdata;
 	w->flags = -1;
 	w->budget = budget;

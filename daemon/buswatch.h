@@ -8,7 +8,6 @@
 #ifndef BB_BUSWATCH_H
 #define BB_BUSWATCH_H
 
-#include <stdbool.h>
 #include <systemd/sd-bus.h>
 
 struct event_base;
@@ -19,8 +18,6 @@ struct event;
  * stopped its events. It may free the watch (bb_buswatch_stop) and the bus.
  */
 typedef void (*bb_buswatch_failed_fn)(void *userdata, int err);
-/* Called after every dispatch, so work one connection queued on another gets flushed. */
-typedef void (*bb_buswatch_after_fn)(void *userdata);
 
 struct bb_buswatch {
 	struct event_base *base;
@@ -28,10 +25,8 @@ struct bb_buswatch {
 	struct event *io, *timer;
 	int fd;
 	short flags;
-	bool dispatching;
 	unsigned int budget;
 	bb_buswatch_failed_fn failed;
-	bb_buswatch_after_fn after;
 	void *userdata;
 };
 
@@ -43,7 +38,7 @@ struct bb_buswatch {
  * with 64 clients). Return: 0 or -errno.
  */
 int bb_buswatch_start(struct bb_buswatch *w, struct event_base *base, sd_bus *bus, unsigned int budget,
-		      bb_buswatch_failed_fn failed, bb_buswatch_after_fn after, void *userdata);
+		      bb_buswatch_failed_fn failed, void *userdata);
 
 /* Process what is pending now and re-arm. */
 void bb_buswatch_dispatch(struct bb_buswatch *w);

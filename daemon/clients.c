@@ -21,6 +21,16 @@ struct bb_client *bb_client_find(struct bb_broker *b, const char *bus_name)
 	return NULL;
 }
 
+/* The client's own memory; it must be out of the broker's list. */
+static void client_free(struct bb_client *c)
+{
+	sd_bus_track_unref(c->track);
+	free(c->bus_name);
+	free(c->groups);
+	free(c->unit);
+	free(c);
+}
+
 void bb_client_drop(struct bb_client *c)
 {
 	struct bb_broker *b = c->broker;
@@ -39,11 +49,7 @@ void bb_client_drop(struct bb_client *c)
 			break;
 		}
 	}
-	sd_bus_track_unref(c->track);
-	free(c->bus_name);
-	free(c->groups);
-	free(c->unit);
-	free(c);
+	client_free(c);
 }
 
 void bb_clients_drop_all(struct bb_broker *b)
@@ -128,10 +134,7 @@ struct bb_client *bb_client_new_session(const struct bb_client *opener)
 		c->n_groups = opener->n_groups;
 	}
 	if (!c->bus_name || (opener->unit && !c->unit) || (opener->n_groups && !c->groups)) {
-		free(c->bus_name);
-		free(c->unit);
-		free(c->groups);
-		free(c);
+		client_free(c);
 		return NULL;
 	}
 	c->next = b->clients;
@@ -168,10 +171,7 @@ int bb_client_from_message(struct bb_broker *b, sd_bus_message *m, struct bb_cli
 	c->broker = b;
 	r = client_creds(c, m);
 	if (r < 0) {
-		free(c->bus_name);
-		free(c->groups);
-		free(c->unit);
-		free(c);
+		client_free(c);
 		return bb_error_set(e, EACCES, "cannot read the credentials of %s from the bus: %s", sender,
 				    strerror(-r));
 	}
@@ -179,11 +179,7 @@ int bb_client_from_message(struct bb_broker *b, sd_bus_message *m, struct bb_cli
 	if (r >= 0)
 		r = sd_bus_track_add_name(c->track, sender);
 	if (r < 0) {
-		sd_bus_track_unref(c->track);
-		free(c->bus_name);
-		free(c->groups);
-		free(c->unit);
-		free(c);
+		client_free(c);
 		return bb_error_set(e, -r, "cannot track %s: %s", sender, strerror(-r));
 	}
 	c->next = b->clients;

@@ -115,8 +115,10 @@ static int append_usage_rows(sd_bus_message *reply, struct bb_broker *b, const s
 					  u.bytes, (uint32_t)(u.buffers > UINT32_MAX ? UINT32_MAX : u.buffers));
 		any = true;
 	}
-	/* A client that only opened sessions shows up through them, not as an empty row too. */
-	if (r >= 0 && !any && !(!c->is_session && bb_sessions_of(b, c)))
+	/* A bus client that opened sessions shows up through them, not as an empty row too. */
+	bool shown_by_sessions = !c->is_session && bb_sessions_of(b, c) > 0;
+
+	if (r >= 0 && !any && !shown_by_sessions)
 		r = sd_bus_message_append(reply, "(susstu)", c->bus_name, (uint32_t)c->uid, unit, "",
 					  (uint64_t)0, (uint32_t)0);
 	return r;

@@ -16,12 +16,14 @@
 #include <systemd/sd-daemon.h>
 
 #include "broker.h"
+#include "buswatch.h"
 #include "log.h"
 #include "reserve.h"
 #include "session.h"
 
 struct loop {
 	struct bb_broker *b;
+	struct bb_buswatch bus_watch;
 	struct event *heaps_io;
 	struct event *sig_term, *sig_int, *sig_hup;
 	struct event *watchdog;
@@ -39,7 +41,7 @@ static void bus_failed(void *arg, int err)
 
 static void bus_dispatch(struct loop *l)
 {
-	bb_buswatch_dispatch(&l->b->bus_watch);
+	bb_buswatch_dispatch(&l->bus_watch);
 }
 
 static void heaps_cb(evutil_socket_t fd, short what, void *arg)
@@ -98,7 +100,7 @@ int bb_loop_run(struct bb_broker *b)
 	uint64_t wd_usec = 0;
 	int r;
 
-	r = bb_buswatch_start(&b->bus_watch, b->base, b->bus, 0, bus_failed, NULL, &l);
+	r = bb_buswatch_start(&l.bus_watch, b->base, b->bus, 0, bus_failed, &l);
 	if (r < 0)
 		return r;
 	l.sig_term = evsignal_new(b->base, SIGTERM, signal_cb, &l);
@@ -106,7 +108,7 @@ int bb_loop_run(struct bb_broker *b)
 	l.sig_hup = evsignal_new(b->base, SIGHUP, signal_cb, &l);
 	if (!l.sig_term || !l.sig_int || !l.sig_hup) {
 		loop_free(&l);
-		bb_buswatch_stop(&b->bus_watch);
+		bb_buswatch_stop(&l.bus_watch);
 		return -ENOMEM;
 	}
 	if (bb_heaps_fd(&b->heaps) >= 0) {
@@ -133,6 +135,6 @@ int bb_loop_run(struct bb_broker *b)
 		l.result = -EIO;
 	loop_free(&l);
 	bb_sessions_drop_all(b);
-	bb_buswatch_stop(&b->bus_watch);
+	bb_buswatch_stop(&l.bus_watch);
 	return l.result;
 }

@@ -60,14 +60,6 @@ static void session_failed(void *userdata, int err)
 	session_free(s);
 }
 
-/* Work a session handler queued on the bus (signals) goes out now, not at the next bus event. */
-static void session_after(void *userdata)
-{
-	struct bb_session *s = userdata;
-
-	bb_buswatch_dispatch(&s->broker->bus_watch);
-}
-
 unsigned int bb_sessions_of(const struct bb_broker *b, const struct bb_client *opener)
 {
 	unsigned int n = 0;
@@ -107,7 +99,7 @@ static int session_start(struct bb_session *s, int fd)
 	if (r >= 0)
 		r = bb_dbus_add_vtable(s->broker, s->bus, &s->vtable_slot);
 	if (r >= 0)
-		r = bb_buswatch_start(&s->watch, s->broker->base, s->bus, BB_SESSION_BUDGET, session_failed, session_after, s);
+		r = bb_buswatch_start(&s->watch, s->broker->base, s->bus, BB_SESSION_BUDGET, session_failed, s);
 	return r;
 }
 

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -397,57 +398,98 @@ static int grow(void **list, size_t *cap, size_t n, size_t elem)
 	return 0;
 }
 
-int bb_client_list_heaps(struct bb_client *c, struct bb_heap_info **out, size_t *n_out)
+/*
+ * Reads one row of a reply array into @elem (zeroed). Return: > 0 for a row, 0 at the end of the
+ * array, -errno; on error @elem may hold what was read so far (the list's free function frees it).
+ */
+typedef int (*row_reader_fn)(sd_bus_message *reply, void *elem);
+
+/*
+ * Call @method (no arguments) and read its reply, an array of @row_sig, into a new array of
+ * @elem_size byte elements: *@out (NULL when empty) and *@n_out. On error, what was read is freed
+ * with @free_list and the error is recorded as a malformed reply.
+ */
+static int call_list(struct bb_client *c, const char *method, const char *row_sig, size_t elem_size,
+		     row_reader_fn read_row, void (*free_list)(void *list, size_t n), void **out,
+		     size_t *n_out)
 {
 	sd_bus_message *reply = NULL;
-	struct bb_heap_info *list = NULL;
+	char *list = NULL;
 	size_t n = 0, cap = 0;
 	int r;
 
-	if (!c || !out || !n_out)
-		return -EINVAL;
-	r = simple_call(c, "Heaps", &reply);
+	r = simple_call(c, method, &reply);
 	if (r < 0)
 		return r;
-	r = sd_bus_message_enter_container(reply, 'a', "(sasttttt)");
+	r = sd_bus_message_enter_container(reply, 'a', row_sig);
 	while (r >= 0) {
-		const char *name;
-
-		r = sd_bus_message_enter_container(reply, 'r', "sasttttt");
+		r = grow((void **)&list, &cap, n, elem_size);
+		if (r < 0)
+			break;
+		r = read_row(reply, list + n * elem_size);
+		if (r < 0)
+			n++; /* a partly read row is freed with the rest */
 		if (r <= 0)
 			break;
-		r = grow((void **)&list, &cap, n, sizeof(*list));
-		if (r < 0)
-			break;
-		r = sd_bus_message_read(reply, "s", &name);
-		if (r < 0)
-			break;
-		list[n].name = xstrdup(name, &r);
-		if (r < 0) {
-			n++;
-			break;
-		}
-		r = sd_bus_message_read_strv(reply, &list[n].aliases);
-		if (r >= 0 && !list[n].aliases) { /* sd-bus gives NULL for an empty array */
-			list[n].aliases = calloc(1, sizeof(char *));
-			if (!list[n].aliases)
-				r = -ENOMEM;
-		}
-		if (r >= 0)
-			r = sd_bus_message_read(reply, "ttttt", &list[n].size, &list[n].bytes_used,
-						&list[n].peak, &list[n].failures, &list[n].buffers);
 		n++;
-		if (r >= 0)
-			r = sd_bus_message_exit_container(reply);
 	}
 	sd_bus_message_unref(reply);
 	if (r < 0) {
-		bb_heap_info_free(list, n);
-		return client_set_errno(c, r, "malformed Heaps reply from bufbrokerd");
+		char msg[64];
+
+		free_list(list, n);
+		snprintf(msg, sizeof(msg), "malformed %s reply from bufbrokerd", method);
+		return client_set_errno(c, r, msg);
+	}
+	if (!n) {
+		free(list);
+		list = NULL;
 	}
 	*out = list;
 	*n_out = n;
 	return 0;
+}
+
+static int read_heap_row(sd_bus_message *reply, void *elem)
+{
+	struct bb_heap_info *h = elem;
+	const char *name;
+	int r;
+
+	r = sd_bus_message_enter_container(reply, 'r', "sasttttt");
+	if (r <= 0)
+		return r;
+	r = sd_bus_message_read(reply, "s", &name);
+	if (r < 0)
+		return r;
+	h->name = xstrdup(name, &r);
+	if (r < 0)
+		return r;
+	r = sd_bus_message_read_strv(reply, &h->aliases);
+	if (r >= 0 && !h->aliases) { /* sd-bus gives NULL for an empty array */
+		h->aliases = calloc(1, sizeof(char *));
+		if (!h->aliases)
+			r = -ENOMEM;
+	}
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "ttttt", &h->size, &h->bytes_used, &h->peak, &h->failures,
+					&h->buffers);
+	if (r >= 0)
+		r = sd_bus_message_exit_container(reply);
+	return r < 0 ? r : 1;
+}
+
+static void free_heap_list(void *list, size_t n)
+{
+	bb_heap_info_free(list, n);
+}
+
+int bb_client_list_heaps(struct bb_client *c, struct bb_heap_info **out, size_t *n_out)
+{
+	if (!c || !out || !n_out)
+		return -EINVAL;
+	return call_list(c, "Heaps", "(sasttttt)", sizeof(**out), read_heap_row, free_heap_list,
+			 (void **)out, n_out);
 }
 
 void bb_usage_info_free(struct bb_usage_info *list, size_t n)
@@ -462,47 +504,33 @@ void bb_usage_info_free(struct bb_usage_info *list, size_t n)
 	free(list);
 }
 
-int bb_client_usage(struct bb_client *c, struct bb_usage_info **out, size_t *n_out)
+static int read_usage_row(sd_bus_message *reply, void *elem)
 {
-	sd_bus_message *reply = NULL;
-	struct bb_usage_info *list = NULL;
-	size_t n = 0, cap = 0;
+	struct bb_usage_info *u = elem;
+	const char *client, *unit, *role;
 	int r;
 
+	r = sd_bus_message_read(reply, "(susstu)", &client, &u->uid, &unit, &role, &u->bytes,
+				&u->buffers);
+	if (r <= 0)
+		return r;
+	u->client = xstrdup(client, &r);
+	u->unit = xstrdup(unit, &r);
+	u->role = xstrdup(role, &r);
+	return r;
+}
+
+static void free_usage_list(void *list, size_t n)
+{
+	bb_usage_info_free(list, n);
+}
+
+int bb_client_usage(struct bb_client *c, struct bb_usage_info **out, size_t *n_out)
+{
 	if (!c || !out || !n_out)
 		return -EINVAL;
-	r = simple_call(c, "Usage", &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_enter_container(reply, 'a', "(susstu)");
-	while (r >= 0) {
-		const char *client, *unit, *role;
-		uint64_t bytes;
-		uint32_t uid, buffers;
-
-		r = sd_bus_message_read(reply, "(susstu)", &client, &uid, &unit, &role, &bytes,
-					&buffers);
-		if (r <= 0)
-			break;
-		r = grow((void **)&list, &cap, n, sizeof(*list));
-		if (r < 0)
-			break;
-		list[n].uid = uid;
-		list[n].bytes = bytes;
-		list[n].buffers = buffers;
-		list[n].client = xstrdup(client, &r);
-		list[n].unit = xstrdup(unit, &r);
-		list[n].role = xstrdup(role, &r);
-		n++;
-	}
-	sd_bus_message_unref(reply);
-	if (r < 0) {
-		bb_usage_info_free(list, n);
-		return client_set_errno(c, r, "malformed Usage reply from bufbrokerd");
-	}
-	*out = list;
-	*n_out = n;
-	return 0;
+	return call_list(c, "Usage", "(susstu)", sizeof(**out), read_usage_row, free_usage_list,
+			 (void **)out, n_out);
 }
 
 void bb_buffer_info_free(struct bb_buffer_info *list, size_t n)
@@ -518,45 +546,33 @@ void bb_buffer_info_free(struct bb_buffer_info *list, size_t n)
 	free(list);
 }
 
-int bb_client_list_buffers(struct bb_client *c, struct bb_buffer_info **out, size_t *n_out)
+static int read_buffer_row(sd_bus_message *reply, void *elem)
 {
-	sd_bus_message *reply = NULL;
-	struct bb_buffer_info *list = NULL;
-	size_t n = 0, cap = 0;
+	struct bb_buffer_info *b = elem;
+	const char *role, *heap, *name, *state;
 	int r;
 
+	r = sd_bus_message_read(reply, "(tsstss)", &b->id, &role, &heap, &b->size, &name, &state);
+	if (r <= 0)
+		return r;
+	b->role = xstrdup(role, &r);
+	b->heap = xstrdup(heap, &r);
+	b->name = xstrdup(name, &r);
+	b->state = xstrdup(state, &r);
+	return r;
+}
+
+static void free_buffer_list(void *list, size_t n)
+{
+	bb_buffer_info_free(list, n);
+}
+
+int bb_client_list_buffers(struct bb_client *c, struct bb_buffer_info **out, size_t *n_out)
+{
 	if (!c || !out || !n_out)
 		return -EINVAL;
-	r = simple_call(c, "List", &reply);
-	if (r < 0)
-		return r;
-	r = sd_bus_message_enter_container(reply, 'a', "(tsstss)");
-	while (r >= 0) {
-		const char *role, *heap, *name, *state;
-		uint64_t id, size;
-
-		r = sd_bus_message_read(reply, "(tsstss)", &id, &role, &heap, &size, &name, &state);
-		if (r <= 0)
-			break;
-		r = grow((void **)&list, &cap, n, sizeof(*list));
-		if (r < 0)
-			break;
-		list[n].id = id;
-		list[n].size = size;
-		list[n].role = xstrdup(role, &r);
-		list[n].heap = xstrdup(heap, &r);
-		list[n].name = xstrdup(name, &r);
-		list[n].state = xstrdup(state, &r);
-		n++;
-	}
-	sd_bus_message_unref(reply);
-	if (r < 0) {
-		bb_buffer_info_free(list, n);
-		return client_set_errno(c, r, "malformed List reply from bufbrokerd");
-	}
-	*out = list;
-	*n_out = n;
-	return 0;
+	return call_list(c, "List", "(tsstss)", sizeof(**out), read_buffer_row, free_buffer_list,
+			 (void **)out, n_out);
 }
 
 /* ---- async --------------------------------------------------------------- */

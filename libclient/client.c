@@ -12,6 +12,14 @@
 #include "errors.h"
 #include "internal.h"
 
+uint64_t client_now_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 void client_clear_error(struct bb_client *c)
 {
 	free(c->err_name);
@@ -202,15 +210,13 @@ int bb_client_get_timeout(struct bb_client *c, uint64_t *usec)
 
 int bb_client_get_timeout_ms(struct bb_client *c)
 {
-	struct timespec ts;
 	uint64_t until, now;
 
 	if (bb_client_get_timeout(c, &until) < 0)
 		return 0;
 	if (until == UINT64_MAX)
 		return -1;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	now = client_now_usec();
 	if (until <= now)
 		return 0;
 	/* round up so poll() does not wake up just before the deadline */

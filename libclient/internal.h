@@ -40,6 +40,8 @@ struct bb_buffer {
 };
 
 /* client.c */
+/* CLOCK_MONOTONIC in microseconds, the clock of sd_bus_get_timeout(). */
+uint64_t client_now_usec(void);
 void client_clear_error(struct bb_client *c);
 /* Record a local error and return it (negative). */
 int client_set_errno(struct bb_client *c, int err, const char *msg);

@@ -13,7 +13,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "errors.h"
@@ -53,14 +52,6 @@ static int request_session_fd(struct bb_client *c)
 	return r;
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /*
  * Finish the authentication before the session carries a call: a daemon
  * that rejects us would otherwise leave it half open, failing every call
@@ -68,7 +59,7 @@ static uint64_t now_usec(void)
  */
 static int wait_ready(sd_bus *s, uint64_t timeout_usec)
 {
-	uint64_t deadline = now_usec() + timeout_usec, now;
+	uint64_t deadline = client_now_usec() + timeout_usec, now;
 	int r;
 
 	while ((r = sd_bus_is_ready(s)) == 0) {
@@ -77,7 +68,7 @@ static int wait_ready(sd_bus *s, uint64_t timeout_usec)
 			return r;
 		if (r > 0)
 			continue;
-		now = now_usec();
+		now = client_now_usec();
 		if (now >= deadline)
 			return -ETIMEDOUT;
 		r = sd_bus_wait(s, deadline - now);

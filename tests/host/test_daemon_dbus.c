@@ -482,11 +482,6 @@ static void a_client_that_disconnects_is_forgotten(void **state)
 	assert_false(usage_lists(name));
 }
 
-static int open_session(sd_bus *on, sd_bus **out)
-{
-	return bb_raw_session_open(on, out, NULL);
-}
-
 /* Poll @s until the daemon hangs up on it, at most @ms. */
 static bool hung_up(sd_bus *s, uint64_t ms)
 {
@@ -511,7 +506,7 @@ static void a_session_serves_the_same_object_under_the_callers_identity(void **s
 	uint32_t v = 0;
 
 	(void)state;
-	assert_int_equal(open_session(bus, &s), 0);
+	assert_int_equal(bb_raw_session_open(bus, &s, NULL), 0);
 	assert_int_equal(sd_bus_get_property_trivial(s, NULL, PATH, IFACE, "Version", &e, 'u', &v), 0);
 	assert_int_equal(v, 1);
 	/* The policy applies as on the bus: the same named errors, the same quota. */
@@ -536,12 +531,12 @@ static void sessions_per_connection_are_limited_and_closed_ones_are_freed(void *
 	(void)state;
 	assert_int_equal(connect_bus(&other), 0);
 	for (int i = 0; i < 4; i++)
-		assert_int_equal(open_session(other, &s[i]), 0);
+		assert_int_equal(bb_raw_session_open(other, &s[i], NULL), 0);
 	expect_error_on(other, BB_ERROR_QUOTA_EXCEEDED, "already has 4 sessions", "OpenSession", "");
 	/* Closing one gives its place back once the daemon has seen the hang-up. */
 	sd_bus_flush_close_unref(s[0]);
 	deadline = now_ms() + 5000;
-	while ((r = open_session(other, &s[4])) < 0 && now_ms() < deadline)
+	while ((r = bb_raw_session_open(other, &s[4], NULL)) < 0 && now_ms() < deadline)
 		usleep(20000);
 	assert_int_equal(r, 0);
 	for (int i = 1; i < 5; i++)
@@ -556,7 +551,7 @@ static void a_session_ends_when_its_opener_leaves_the_bus(void **state)
 
 	(void)state;
 	assert_int_equal(connect_bus(&other), 0);
-	assert_int_equal(open_session(other, &s), 0);
+	assert_int_equal(bb_raw_session_open(other, &s, NULL), 0);
 	expect_error_on(s, BB_ERROR_NO_SUCH_HEAP, "nosuch-heap", "Allocate", "sta{sv}", "cam", (uint64_t)4096, 0);
 	assert_false(hung_up(s, 300));
 	sd_bus_flush_close_unref(other);
