@@ -223,24 +223,11 @@ static int cmd_hold(void)
 static const uint64_t churn_sizes[] = { 64 * KiB, 256 * KiB, 1 * MiB, 1 * MiB, 2 * MiB,
 					4 * MiB, 4 * MiB, 8 * MiB };
 
-static int region_of(const char *h, struct bb_region *out_r)
-{
-	static struct bb_region rs[BB_MAX_REGIONS];
-	int n = bb_regions(rs, BB_MAX_REGIONS);
-	for (int i = 0; i < n; i++)
-		for (unsigned int j = 0; j < rs[i].n_heaps; j++)
-			if (!strcmp(rs[i].heaps[j], h)) {
-				*out_r = rs[i];
-				return 0;
-			}
-	return -ENOENT;
-}
-
 static int cmd_churn(void)
 {
 	struct bb_region reg;
 	int hfd = bb_heap_open(heap);
-	if (hfd < 0 || region_of(heap, &reg) < 0) {
+	if (hfd < 0 || bb_region_find(heap, &reg) < 0) {
 		printf("# churn: heap %s: not found\n", heap);
 		return 1;
 	}

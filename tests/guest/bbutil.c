@@ -113,6 +113,42 @@ int bb_regions(struct bb_region *r, int max)
 	return n;
 }
 
+const struct bb_region *bb_region_with_heap(const struct bb_region *regs, int n, const char *heap)
+{
+	for (int i = 0; i < n; i++)
+		for (unsigned int j = 0; j < regs[i].n_heaps; j++)
+			if (!strcmp(regs[i].heaps[j], heap))
+				return &regs[i];
+	return NULL;
+}
+
+int bb_region_find(const char *name, struct bb_region *out)
+{
+	struct bb_region rs[BB_MAX_REGIONS];
+	int n = bb_regions(rs, BB_MAX_REGIONS);
+	const struct bb_region *r;
+
+	if (n < 0)
+		return n;
+	r = bb_region_with_heap(rs, n, name);
+	for (int i = 0; i < n && !r; i++)
+		if (!strcmp(rs[i].name, name))
+			r = &rs[i];
+	if (!r)
+		return -ENOENT;
+	*out = *r;
+	return 0;
+}
+
+bool bb_same_region(const char *name, const char *heap)
+{
+	struct bb_region r;
+
+	if (bb_region_find(heap, &r) < 0)
+		return false;
+	return bb_region_with_heap(&r, 1, name) || !strcmp(r.name, name);
+}
+
 int bb_region_stats(const struct bb_region *r, struct bb_stats *s)
 {
 	static const char *const f[] = { "bytes_allocated", "buffers_allocated", "peak_bytes",

@@ -44,6 +44,13 @@ int bb_read_u64(const char *path, uint64_t *out);
 /* Regions from sysfs. Returns count (>= 0) or -errno. */
 int bb_regions(struct bb_region *r, int max);
 int bb_region_stats(const struct bb_region *r, struct bb_stats *s);
+/* The region of @regs[0..n) that has heap node @heap (borrowed), or NULL. */
+const struct bb_region *bb_region_with_heap(const struct bb_region *regs, int n, const char *heap);
+/* Read the regions and copy the one that has heap node @name, or is named @name, to *out.
+ * Returns 0 or -ENOENT (-errno when sysfs cannot be read). */
+int bb_region_find(const char *name, struct bb_region *out);
+/* Is @name a heap node or the name of the region that has heap node (or is named) @heap? */
+bool bb_same_region(const char *name, const char *heap);
 /* Names present in /dev/dma_heap. Returns count or -errno. */
 int bb_heap_nodes(char names[][BB_NAME_LEN], int max);
 

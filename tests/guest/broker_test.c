@@ -62,39 +62,11 @@ static void msleep(unsigned int ms)
 }
 
 
-/* The region (sysfs directory) that has heap node @heap, e.g. "linux,cma" for
- * default_cma_region when the default area comes from the DT. */
-static int find_region(const char *heap, struct bb_region *out)
-{
-	struct bb_region rs[BB_MAX_REGIONS];
-	int n = bb_regions(rs, BB_MAX_REGIONS);
-	for (int i = 0; i < n; i++) {
-		for (unsigned int k = 0; k < rs[i].n_heaps; k++)
-			if (!strcmp(rs[i].heaps[k], heap) || !strcmp(rs[i].name, heap)) {
-				*out = rs[i];
-				return 0;
-			}
-	}
-	return -ENOENT;
-}
-
-/* Is @name one of the /dev/dma_heap names of the region that has @heap? */
-static bool same_region(const char *name, const char *heap)
-{
-	struct bb_region r;
-	if (find_region(heap, &r) < 0)
-		return false;
-	for (unsigned int k = 0; k < r.n_heaps; k++)
-		if (!strcmp(r.heaps[k], name))
-			return true;
-	return !strcmp(r.name, name);
-}
-
 /* Bytes and buffers of the region of heap @heap (sysfs). */
 static int region_stats(const char *heap, struct bb_stats *s)
 {
 	struct bb_region r;
-	int ret = find_region(heap, &r);
+	int ret = bb_region_find(heap, &r);
 	if (ret < 0)
 		return ret;
 	return bb_region_stats(&r, s);
@@ -499,14 +471,14 @@ static void case_role(struct h_case *c, void *v)
 	char text[256], why[384], d[256], name[64];
 	int fd = -1;
 	void *m = MAP_FAILED;
-	CHECK(c, find_region(rc->region, &reg) == 0, "no region %s in sysfs", rc->region);
+	CHECK(c, bb_region_find(rc->region, &reg) == 0, "no region %s in sysfs", rc->region);
 	CHECK(c, snap_take(&base) == 0, "cannot read sysfs stats");
 	CHECK(c, peer_start(&p, rc->user, child_alloc_hold, &a) == 0, "fork");
 	CHECK(c, peer_wait(&p, text, sizeof(text), &fd, why, sizeof(why)) == 0, "%s", why);
 	CHECK(c, fd >= 0, "no fd from the client");
 	char heap[96] = "";
 	sscanf(text, "OK %*u %*u %95s", heap);
-	EXPECT(c, same_region(heap, rc->region), "List() says heap '%s', want one of region %s",
+	EXPECT(c, bb_same_region(heap, rc->region), "List() says heap '%s', want one of region %s",
 	       heap, rc->region);
 	CHECK(c, lseek(fd, 0, SEEK_END) == (off_t)MiB, "dma-buf size is not 1 MiB");
 	CHECK(c, snap_take(&now) == 0, "sysfs");
@@ -612,7 +584,7 @@ static void case_fallback(struct h_case *c, void *v)
 	      "with camera@78000000 full: %s", why);
 	char heap[96] = "";
 	sscanf(text, "OK %*u %*u %95s", heap);
-	EXPECT(c, same_region(heap, R_DEFAULT), "List() says heap '%s', want the fallback %s",
+	EXPECT(c, bb_same_region(heap, R_DEFAULT), "List() says heap '%s', want the fallback %s",
 	       heap, R_DEFAULT);
 	snap_wait(&base, 0, 0, (int64_t)MiB, 1000, d, sizeof(d));
 	CHECK(c, !*d, "%s", d);

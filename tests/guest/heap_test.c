@@ -44,15 +44,6 @@ static int kmsg_run_fd = -1; /* marked once at start */
 
 /* ---------- small helpers ---------- */
 
-static const struct bb_region *region_of(const char *heap)
-{
-	for (int i = 0; i < n_regions; i++)
-		for (unsigned int j = 0; j < regions[i].n_heaps; j++)
-			if (!strcmp(regions[i].heaps[j], heap))
-				return &regions[i];
-	return NULL;
-}
-
 static uint64_t buf_size(int fd)
 {
 	off_t end = lseek(fd, 0, SEEK_END);
@@ -185,7 +176,7 @@ static void case_discovery(struct h_case *c, void *arg)
 	for (int i = 0; i < n_regions; i++)
 		n_def += regions[i].is_default;
 	EXPECT(c, n_def == 1, "%d regions claim default=1, want 1", n_def);
-	const struct bb_region *d = region_of("default_cma_region");
+	const struct bb_region *d = bb_region_with_heap(regions, n_regions, "default_cma_region");
 	EXPECT(c, d && d->is_default, "default_cma_region is %s",
 	       d ? "not on the default region" : "in no region's heaps list");
 out:;
@@ -211,7 +202,7 @@ static void case_region_nodes(struct h_case *c, void *arg)
 	CHECK(c, bb_read_file(path, buf, sizeof(buf)) >= 0, "%s: %s", path, strerror(errno));
 	char *save = NULL;
 	for (char *t = strtok_r(buf, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
-		const struct bb_region *o = region_of(t);
+		const struct bb_region *o = bb_region_with_heap(regions, n_regions, t);
 		EXPECT(c, o == r, "alias %s of %s is %s", t, r->name,
 		       o ? "listed in another region" : "not in the heaps list");
 	}
@@ -226,7 +217,7 @@ static void case_expected(struct h_case *c, void *arg)
 	snprintf(path, sizeof(path), BB_HEAP_DIR "/%s", name);
 	CHECK(c, stat(path, &st) == 0 && S_ISCHR(st.st_mode), "%s: %s", path,
 	      errno ? strerror(errno) : "not a char device");
-	CHECK(c, region_of(name), "%s exists but no region lists it", name);
+	CHECK(c, bb_region_with_heap(regions, n_regions, name), "%s exists but no region lists it", name);
 out:;
 }
 
@@ -237,7 +228,7 @@ static void case_no_stray_nodes(struct h_case *c, void *arg)
 	int n = bb_heap_nodes(names, 64);
 	CHECK(c, n >= 0, BB_HEAP_DIR ": %s", strerror(-n));
 	for (int i = 0; i < n; i++)
-		EXPECT(c, region_of(names[i]), BB_HEAP_DIR "/%s belongs to no region", names[i]);
+		EXPECT(c, bb_region_with_heap(regions, n_regions, names[i]), BB_HEAP_DIR "/%s belongs to no region", names[i]);
 out:;
 }
 
@@ -1226,7 +1217,7 @@ static void pick_test_heap(void)
 		if (!test_heap && n_regions && regions[0].n_heaps)
 			test_heap = regions[0].heaps[0];
 	}
-	test_region = test_heap ? region_of(test_heap) : NULL;
+	test_region = test_heap ? bb_region_with_heap(regions, n_regions, test_heap) : NULL;
 }
 
 int main(int argc, char **argv)

@@ -155,35 +155,11 @@ static bool totals_wait(const struct totals *base, struct totals *now, unsigned 
 	}
 }
 
-static int find_region(const char *heap, struct bb_region *out)
-{
-	struct bb_region rs[BB_MAX_REGIONS];
-	int n = bb_regions(rs, BB_MAX_REGIONS);
-	for (int i = 0; i < n; i++)
-		for (unsigned int k = 0; k < rs[i].n_heaps; k++)
-			if (!strcmp(rs[i].heaps[k], heap) || !strcmp(rs[i].name, heap)) {
-				*out = rs[i];
-				return 0;
-			}
-	return -ENOENT;
-}
-
-static bool same_region(const char *name, const char *heap)
-{
-	struct bb_region r;
-	if (find_region(heap, &r) < 0)
-		return false;
-	for (unsigned int k = 0; k < r.n_heaps; k++)
-		if (!strcmp(r.heaps[k], name))
-			return true;
-	return !strcmp(r.name, name);
-}
-
 /* Map @fd and check every page is in @region (pagemap, root only). */
 static int check_fd_in_region(int fd, uint64_t size, const char *region, char *why, size_t len)
 {
 	struct bb_region r;
-	if (find_region(region, &r) < 0) {
+	if (bb_region_find(region, &r) < 0) {
 		snprintf(why, len, "no region %s", region);
 		return -1;
 	}
@@ -1034,7 +1010,7 @@ static void case_exhaust(struct h_case *c, void *v)
 	char why[512], ans[512];
 	int r, fd = -1;
 	CHECK(c, totals_take(&base) == 0, "sysfs");
-	CHECK(c, find_region(R_CAMERA, &cam) == 0, "no region " R_CAMERA);
+	CHECK(c, bb_region_find(R_CAMERA, &cam) == 0, "no region " R_CAMERA);
 	CHECK(c, bb_client_connect(&cl, 0) == 0, "connect");
 	bb_client_set_timeout(cl, 10 * 1000 * 1000);
 	/* Fill the camera region through role camfull: 2 MiB, then 1 MiB, then 64 KiB chunks. */
@@ -1073,7 +1049,7 @@ static void case_exhaust(struct h_case *c, void *v)
 	      "role camera with its region full: %s", ans);
 	char heap[96] = "";
 	sscanf(ans, "OK %*u %95s", heap);
-	CHECK(c, same_region(heap, R_DEFAULT), "role camera fell back to '%s', want %s", heap, R_DEFAULT);
+	CHECK(c, bb_same_region(heap, R_DEFAULT), "role camera fell back to '%s', want %s", heap, R_DEFAULT);
 	CHECK(c, check_fd_in_region(fd, MiB, R_DEFAULT, why, sizeof(why)) == 0, "fallback: %s", why);
 	close(fd);
 	fd = -1;

@@ -277,15 +277,6 @@ static const char *choose_heap(void)
 	return access(BB_HEAP_DIR "/camera", F_OK) == 0 ? "camera" : "default_cma_region";
 }
 
-static const struct bb_region *region_of(const char *heap, struct bb_region *regs, int n)
-{
-	for (int i = 0; i < n; i++)
-		for (unsigned int j = 0; j < regs[i].n_heaps; j++)
-			if (!strcmp(regs[i].heaps[j], heap))
-				return &regs[i];
-	return NULL;
-}
-
 static void case_capture(struct h_case *c, void *arg)
 {
 	(void)arg;
@@ -315,7 +306,7 @@ static void case_capture(struct h_case *c, void *arg)
 
 	if (dmabuf) {
 		int n = bb_regions(regs, BB_MAX_REGIONS);
-		reg = n > 0 ? region_of(heap, regs, n) : NULL;
+		reg = n > 0 ? bb_region_with_heap(regs, n, heap) : NULL;
 		if (reg)
 			bb_region_stats(reg, &s0);
 		hfd = bb_heap_open(heap);
