@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 
 #define BB_DEFAULT_HEAP_NAME	"default_cma_region"
 #define BB_ALIAS_PROP		"bufbroker,heap-aliases"
@@ -44,6 +45,13 @@ struct bb_heap;
  * @buffers:	live buffers
  * @peak:	highest @bytes since load
  * @failures:	failed allocations (not counting bad arguments)
+ * @recycle_lock: protects @recycled, @recycled_bytes, @recycle_hits and
+ *		@recycle_ms
+ * @recycled:	freed ranges kept for reuse (bufbroker_recycle.c)
+ * @recycled_bytes: bytes in @recycled
+ * @recycle_hits: allocations served from @recycled since load
+ * @recycle_ms:	how long a freed range is kept; 0 = recycling off
+ * @recycle_work: gives expired ranges back to the region
  */
 struct bb_region {
 	struct list_head list;
@@ -65,6 +73,12 @@ struct bb_region {
 	u64 buffers;
 	u64 peak;
 	u64 failures;
+	spinlock_t recycle_lock;	/* protects the recycle fields below */
+	struct list_head recycled;
+	u64 recycled_bytes;
+	u64 recycle_hits;
+	unsigned int recycle_ms;
+	struct delayed_work recycle_work;
 };
 
 /**
@@ -124,7 +138,15 @@ void bb_contig_fini(struct bb_region *r);
 int bb_contig_alloc(struct bb_region *r, size_t len, struct bb_chunk *c);
 void bb_contig_free(struct bb_region *r, struct bb_chunk *c);
 bool bb_cma_pages_zeroed(void);
+
+/* bufbroker_recycle.c */
 void bb_clear_pages(struct page *page, unsigned long count);
+void bb_recycle_init(struct bb_region *r);
+void bb_recycle_fini(struct bb_region *r);
+int bb_recycle_set_ms(struct bb_region *r, unsigned int ms);
+unsigned int bb_recycle_drain(struct bb_region *r);
+bool bb_recycle_take(struct bb_region *r, size_t len, struct bb_chunk *c);
+bool bb_recycle_put(struct bb_region *r, struct bb_chunk *c, size_t len);
 
 /* bufbroker_sysfs.c */
 int bb_sysfs_init(void);

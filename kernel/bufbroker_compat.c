@@ -126,7 +126,7 @@ void bb_mem_fini(struct bb_region *r)
  */
 int bb_mem_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 {
-	unsigned long i, count = len >> PAGE_SHIFT;
+	unsigned long count = len >> PAGE_SHIFT;
 	unsigned int align = min_t(unsigned int, get_order(len), CONFIG_CMA_ALIGNMENT);
 	struct page *page;
 
@@ -134,11 +134,7 @@ int bb_mem_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 	if (!page)
 		return -ENOMEM;
 	/* cma_alloc() does not clear: do it exactly once, here. */
-	for (i = 0; i < count; i++) {
-		clear_highpage(page + i);
-		if (!(i % 512))
-			cond_resched();
-	}
+	bb_clear_pages(page, count);
 	c->page = page;
 	c->size = len;
 	c->dma = 0;

@@ -88,22 +88,6 @@ bool bb_cma_pages_zeroed(void)
 }
 
 /**
- * bb_clear_pages() - zero @count pages from @page on
- * @page: first page
- * @count: number of pages
- */
-void bb_clear_pages(struct page *page, unsigned long count)
-{
-	unsigned long i;
-
-	for (i = 0; i < count; i++) {
-		clear_highpage(page + i);
-		if (!((i + 1) % 512))
-			cond_resched();
-	}
-}
-
-/**
  * bb_contig_init() - use alloc_contig_range() for a region, if suitable
  * @r: the region, with its reserved-memory entry already set up as CMA
  *

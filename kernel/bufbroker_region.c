@@ -58,6 +58,7 @@ struct bb_region *bb_region_create(const char *name, struct reserved_mem *rmem, 
 	INIT_LIST_HEAD(&r->list);
 	INIT_LIST_HEAD(&r->heaps);
 	spin_lock_init(&r->stat_lock);
+	bb_recycle_init(r);
 	r->rmem = rmem;
 	r->is_default = is_default;
 	r->name = kstrdup(name, GFP_KERNEL);
@@ -102,6 +103,7 @@ void bb_region_release(struct bb_region *r)
 {
 	unsigned int i;
 
+	bb_recycle_fini(r);
 	bb_mem_fini(r);
 	put_device(r->dev);
 	for (i = 0; i < r->n_aliases; i++)
@@ -181,10 +183,16 @@ int bb_region_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 {
 	int ret;
 
-	if (r->size && len > r->size)
+	if (r->size && len > r->size) {
 		ret = -ENOMEM;
-	else
+	} else if (bb_recycle_take(r, len, c)) {
+		ret = 0;
+	} else {
 		ret = bb_mem_alloc(r, len, c);
+		/* Ranges we keep must never make our own allocation fail. */
+		if (ret == -ENOMEM && bb_recycle_drain(r))
+			ret = bb_mem_alloc(r, len, c);
+	}
 
 	spin_lock(&r->stat_lock);
 	if (ret) {
@@ -209,7 +217,8 @@ int bb_region_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
  */
 void bb_region_free(struct bb_region *r, struct bb_chunk *c, size_t len)
 {
-	bb_mem_free(r, c);
+	if (!bb_recycle_put(r, c, len))
+		bb_mem_free(r, c);
 
 	spin_lock(&r->stat_lock);
 	r->bytes -= len;

@@ -95,6 +95,48 @@ static ssize_t failures_show(struct kobject *kobj, struct kobj_attribute *attr, 
 	return sysfs_emit(buf, "%llu\n", bb_read_stat(r, &r->failures));
 }
 
+static u64 bb_read_recycle_stat(struct bb_region *r, const u64 *stat)
+{
+	u64 val;
+
+	spin_lock(&r->recycle_lock);
+	val = *stat;
+	spin_unlock(&r->recycle_lock);
+	return val;
+}
+
+static ssize_t recycle_ms_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%u\n", READ_ONCE(to_region(kobj)->recycle_ms));
+}
+
+static ssize_t recycle_ms_store(struct kobject *kobj, struct kobj_attribute *attr,
+				const char *buf, size_t count)
+{
+	unsigned int ms;
+	int ret;
+
+	ret = kstrtouint(buf, 0, &ms);
+	if (ret)
+		return ret;
+	ret = bb_recycle_set_ms(to_region(kobj), ms);
+	return ret ? ret : count;
+}
+
+static ssize_t recycled_bytes_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct bb_region *r = to_region(kobj);
+
+	return sysfs_emit(buf, "%llu\n", bb_read_recycle_stat(r, &r->recycled_bytes));
+}
+
+static ssize_t recycle_hits_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct bb_region *r = to_region(kobj);
+
+	return sysfs_emit(buf, "%llu\n", bb_read_recycle_stat(r, &r->recycle_hits));
+}
+
 static struct kobj_attribute heaps_attr = __ATTR_RO(heaps);
 static struct kobj_attribute aliases_attr = __ATTR_RO(aliases);
 static struct kobj_attribute default_attr = __ATTR_RO(default);
@@ -104,6 +146,9 @@ static struct kobj_attribute buffers_allocated_attr = __ATTR_RO(buffers_allocate
 static struct kobj_attribute peak_bytes_attr = __ATTR_RO(peak_bytes);
 static struct kobj_attribute failures_attr = __ATTR_RO(failures);
 static struct kobj_attribute base_attr = __ATTR(base, 0400, base_show, NULL);
+static struct kobj_attribute recycle_ms_attr = __ATTR_RW(recycle_ms);
+static struct kobj_attribute recycled_bytes_attr = __ATTR_RO(recycled_bytes);
+static struct kobj_attribute recycle_hits_attr = __ATTR_RO(recycle_hits);
 
 static struct attribute *bb_region_attrs[] = {
 	&heaps_attr.attr,
@@ -115,6 +160,9 @@ static struct attribute *bb_region_attrs[] = {
 	&peak_bytes_attr.attr,
 	&failures_attr.attr,
 	&base_attr.attr,
+	&recycle_ms_attr.attr,
+	&recycled_bytes_attr.attr,
+	&recycle_hits_attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(bb_region);

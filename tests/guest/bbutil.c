@@ -165,6 +165,34 @@ int bb_region_stats(const struct bb_region *r, struct bb_stats *s)
 	return 0;
 }
 
+int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *s)
+{
+	static const char *const f[] = { "recycle_ms", "recycled_bytes", "recycle_hits" };
+	uint64_t *dst[] = { &s->recycle_ms, &s->recycled_bytes, &s->recycle_hits };
+	for (size_t i = 0; i < 3; i++) {
+		char path[512];
+		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/%s", r->name, f[i]);
+		int e = bb_read_u64(path, dst[i]);
+		if (e < 0)
+			return e;
+	}
+	return 0;
+}
+
+int bb_region_set_recycle_ms(const struct bb_region *r, const char *value)
+{
+	char path[512];
+	snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/recycle_ms", r->name);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(value);
+	ssize_t n = write(fd, value, len);
+	int e = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
+	close(fd);
+	return e;
+}
+
 int bb_heap_nodes(char names[][BB_NAME_LEN], int max)
 {
 	DIR *d = opendir(BB_HEAP_DIR);

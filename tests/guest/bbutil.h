@@ -33,6 +33,11 @@ struct bb_stats {
 	uint64_t bytes_allocated, buffers_allocated, peak_bytes, failures;
 };
 
+/* The region's opt-in reuse of freed buffers (kernel/bufbroker_recycle.c). */
+struct bb_recycle_stats {
+	uint64_t recycle_ms, recycled_bytes, recycle_hits;
+};
+
 uint64_t bb_now_ns(void);
 size_t bb_page_size(void);
 
@@ -44,6 +49,9 @@ int bb_read_u64(const char *path, uint64_t *out);
 /* Regions from sysfs. Returns count (>= 0) or -errno. */
 int bb_regions(struct bb_region *r, int max);
 int bb_region_stats(const struct bb_region *r, struct bb_stats *s);
+int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *s);
+/* Write the region's recycle_ms. Returns 0 or -errno (the kernel's answer to the write). */
+int bb_region_set_recycle_ms(const struct bb_region *r, const char *value);
 /* The region of @regs[0..n) that has heap node @heap (borrowed), or NULL. */
 const struct bb_region *bb_region_with_heap(const struct bb_region *regs, int n, const char *heap);
 /* Read the regions and copy the one that has heap node @name, or is named @name, to *out.

@@ -12,6 +12,7 @@ expect "no heap for the no-map carve-out" sh -c '! ls /dev/dma_heap | grep -q fi
 
 run heap_test $T/heap_test --expect default_cma_region --expect linux,cma \
 	--expect camera@78000000 --expect camera --expect video@7c000000 --expect video
+run recycle_test $T/recycle_test --heap camera
 
 # Two vivid instances: dma-contig (ours must work) and vmalloc (the non-contiguous
 # negative case: dma-contig refuses what it cannot address contiguously).
@@ -24,6 +25,8 @@ modprobe vivid n_devs=2 allocators=1,0 && run vivid_test $T/vivid_test --heap ca
 
 if [ "$STRESS" = 1 ]; then fuzz_iter=500000; else fuzz_iter=20000; fi
 run ioctl_fuzz $T/ioctl_fuzz --iterations $fuzz_iter --max-seconds 1800
+# rmmod must give back a freed buffer that recycling still keeps.
+run recycle_keep $T/recycle_test --heap camera --keep-one
 run heap_unload $T/heap_test --unload-test --module /lib/modules/bufbroker_heap.ko
 expect "kernel log free of WARN/BUG" kernel_log_clean
 exit $failed

@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+/*
+ * recycle_test: the module's opt-in reuse of freed buffers (kernel/bufbroker_recycle.c), run as
+ * root inside the guest on a region that no other test uses at the time.
+ *
+ *   recycle_test [--heap NAME]             the suite; leaves recycling off
+ *   recycle_test [--heap NAME] --keep-one  leaves one freed 1 MiB buffer kept, for the unload
+ *                                          test that follows (rmmod must give it back)
+ */
+#include "bbutil.h"
+#include "harness.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <linux/dma-buf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static struct bb_region region;
+static const char *heap = "camera";
+
+/* Allocate len from the test heap. Returns the dma-buf fd (caller closes) or -errno. */
+static int alloc_buf(uint64_t len)
+{
+	int h = bb_heap_open(heap);
+	if (h < 0)
+		return -errno;
+	int fd = bb_heap_alloc(h, len);
+	close(h);
+	return fd;
+}
+
+/* Map fd, report the physical address of its first page, and fill it with @fill (if >= 0) or
+ * count its non-zero bytes into *nonzero. Returns 0 or -errno. */
+static int touch_buf(int fd, uint64_t len, int fill, uint64_t *phys0, uint64_t *nonzero)
+{
+	unsigned char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	uint64_t *phys = calloc(len / bb_page_size(), sizeof(*phys));
+	int r = phys ? bb_phys_pages(p, len, phys) : -ENOMEM;
+	if (r == 0) {
+		*phys0 = phys[0];
+		bb_sync(fd, true, fill >= 0 ? DMA_BUF_SYNC_WRITE : DMA_BUF_SYNC_READ);
+		if (fill >= 0) {
+			memset(p, fill, len);
+		} else {
+			*nonzero = 0;
+			for (uint64_t i = 0; i < len; i++)
+				*nonzero += p[i] != 0;
+		}
+		bb_sync(fd, false, fill >= 0 ? DMA_BUF_SYNC_WRITE : DMA_BUF_SYNC_READ);
+	}
+	free(phys);
+	munmap(p, len);
+	return r;
+}
+
+static void case_off_by_default(struct h_case *c, void *arg)
+{
+	(void)arg;
+	static struct bb_region all[BB_MAX_REGIONS];
+	struct bb_recycle_stats s0, s;
+	int n = bb_regions(all, BB_MAX_REGIONS), fd = -1;
+	CHECK(c, n > 0, "no regions: %s", strerror(-n));
+	for (int i = 0; i < n; i++) {
+		CHECK(c, bb_region_recycle_stats(&all[i], &s) == 0, "%s: recycle files: %s",
+		      all[i].name, strerror(errno));
+		CHECK(c, s.recycle_ms == 0 && s.recycled_bytes == 0,
+		      "%s: recycle_ms %" PRIu64 ", recycled_bytes %" PRIu64 " after load; want 0, 0",
+		      all[i].name, s.recycle_ms, s.recycled_bytes);
+	}
+	CHECK(c, bb_region_recycle_stats(&region, &s0) == 0, "stats");
+	fd = alloc_buf(MiB);
+	CHECK(c, fd >= 0, "alloc 1 MiB: %s", strerror(-fd));
+	close(fd);
+	fd = -1;
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycled_bytes == 0 && s.recycle_hits == s0.recycle_hits,
+	      "recycling off, yet %" PRIu64 " bytes kept, hits %" PRIu64 " -> %" PRIu64,
+	      s.recycled_bytes, s0.recycle_hits, s.recycle_hits);
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+static void case_reuse_cleared(struct h_case *c, void *arg)
+{
+	(void)arg;
+	struct bb_recycle_stats s0, s;
+	struct bb_stats st0, st;
+	uint64_t phys_a = 0, phys_b = 0, nonzero = 1;
+	int fd = -1, other = -1;
+	CHECK(c, bb_region_set_recycle_ms(&region, "5000") == 0, "set recycle_ms: %s", strerror(errno));
+	CHECK(c, bb_region_recycle_stats(&region, &s0) == 0 && bb_region_stats(&region, &st0) == 0,
+	      "stats");
+	fd = alloc_buf(MiB);
+	CHECK(c, fd >= 0, "alloc: %s", strerror(-fd));
+	CHECK(c, touch_buf(fd, MiB, 0xa5, &phys_a, NULL) == 0, "fill: %s", strerror(errno));
+	close(fd);
+	fd = -1;
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0 && bb_region_stats(&region, &st) == 0,
+	      "stats");
+	CHECK(c, s.recycled_bytes == MiB, "after free: recycled_bytes %" PRIu64 ", want %" PRIu64,
+	      s.recycled_bytes, MiB);
+	CHECK(c, st.bytes_allocated == st0.bytes_allocated,
+	      "a kept buffer counts as allocated: %" PRIu64 " -> %" PRIu64, st0.bytes_allocated,
+	      st.bytes_allocated);
+	/* Another size does not take it. */
+	other = alloc_buf(2 * MiB);
+	CHECK(c, other >= 0, "alloc 2 MiB: %s", strerror(-other));
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycle_hits == s0.recycle_hits && s.recycled_bytes == MiB,
+	      "a 2 MiB request took the kept 1 MiB (hits %" PRIu64 ", kept %" PRIu64 ")",
+	      s.recycle_hits, s.recycled_bytes);
+	fd = alloc_buf(MiB);
+	CHECK(c, fd >= 0, "alloc again: %s", strerror(-fd));
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycle_hits == s0.recycle_hits + 1 && s.recycled_bytes == 0,
+	      "second 1 MiB not served from the kept buffer (hits %" PRIu64 " -> %" PRIu64
+	      ", kept %" PRIu64 ")",
+	      s0.recycle_hits, s.recycle_hits, s.recycled_bytes);
+	CHECK(c, touch_buf(fd, MiB, -1, &phys_b, &nonzero) == 0, "read: %s", strerror(errno));
+	CHECK(c, phys_b == phys_a, "reused buffer at 0x%" PRIx64 ", the freed one was at 0x%" PRIx64,
+	      phys_b, phys_a);
+	CHECK(c, nonzero == 0, "%" PRIu64 " bytes of the previous owner's data survived reuse",
+	      nonzero);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (other >= 0)
+		close(other);
+	bb_region_set_recycle_ms(&region, "0");
+}
+
+static void case_expiry(struct h_case *c, void *arg)
+{
+	(void)arg;
+	struct bb_recycle_stats s;
+	int fd = -1;
+	CHECK(c, bb_region_set_recycle_ms(&region, "2000") == 0, "set: %s", strerror(errno));
+	fd = alloc_buf(MiB);
+	CHECK(c, fd >= 0, "alloc: %s", strerror(-fd));
+	close(fd);
+	fd = -1;
+	uint64_t t0 = bb_now_ns();
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycled_bytes == MiB, "not kept after free: %" PRIu64, s.recycled_bytes);
+	while (s.recycled_bytes && bb_now_ns() - t0 < 20000000000ULL) {
+		usleep(100000);
+		CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	}
+	CHECK(c, s.recycled_bytes == 0, "still %" PRIu64 " bytes kept 20 s after a 2 s recycle_ms",
+	      s.recycled_bytes);
+	h_note("kept buffer given back after %.1f s (recycle_ms 2000)",
+	       (double)(bb_now_ns() - t0) / 1e9);
+out:
+	if (fd >= 0)
+		close(fd);
+	bb_region_set_recycle_ms(&region, "0");
+}
+
+static void case_off_drains(struct h_case *c, void *arg)
+{
+	(void)arg;
+	struct bb_recycle_stats s;
+	int fd = -1;
+	CHECK(c, bb_region_set_recycle_ms(&region, "60000") == 0, "set: %s", strerror(errno));
+	fd = alloc_buf(64 * KiB);
+	CHECK(c, fd >= 0, "alloc: %s", strerror(-fd));
+	close(fd);
+	fd = -1;
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0 && s.recycled_bytes == 64 * KiB,
+	      "not kept after free: %" PRIu64, s.recycled_bytes);
+	CHECK(c, bb_region_set_recycle_ms(&region, "0") == 0, "set 0: %s", strerror(errno));
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycled_bytes == 0 && s.recycle_ms == 0,
+	      "recycle_ms 0 left %" PRIu64 " bytes kept (recycle_ms reads %" PRIu64 ")",
+	      s.recycled_bytes, s.recycle_ms);
+out:
+	if (fd >= 0)
+		close(fd);
+	bb_region_set_recycle_ms(&region, "0");
+}
+
+/* Half the region kept must not make a whole-region allocation fail. */
+static void case_full_region_drains(struct h_case *c, void *arg)
+{
+	(void)arg;
+	struct bb_recycle_stats s;
+	uint64_t half = region.size / 2 / bb_page_size() * bb_page_size();
+	int a = -1, b = -1, whole = -1;
+	CHECK(c, bb_region_set_recycle_ms(&region, "60000") == 0, "set: %s", strerror(errno));
+	a = alloc_buf(half);
+	b = alloc_buf(half);
+	CHECK(c, a >= 0 && b >= 0, "two halves of %s: %s", region.name, strerror(-(a < 0 ? a : b)));
+	close(a);
+	close(b);
+	a = b = -1;
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycled_bytes == half,
+	      "kept %" PRIu64 " bytes of two freed halves; want one half (%" PRIu64 ", the cap)",
+	      s.recycled_bytes, half);
+	whole = alloc_buf(region.size);
+	CHECK(c, whole >= 0, "whole region with half of it kept: %s", strerror(-whole));
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycled_bytes == 0, "%" PRIu64 " bytes still kept after the region ran full",
+	      s.recycled_bytes);
+out:
+	if (a >= 0)
+		close(a);
+	if (b >= 0)
+		close(b);
+	if (whole >= 0)
+		close(whole);
+	bb_region_set_recycle_ms(&region, "0");
+}
+
+static void case_bad_values(struct h_case *c, void *arg)
+{
+	(void)arg;
+	static const struct {
+		const char *value;
+		int err;
+	} bad[] = { { "abc", -EINVAL }, { "-1", -EINVAL }, { "60001", -ERANGE },
+		    { "99999999999", -ERANGE }, { "\n", -EINVAL } };
+	struct bb_recycle_stats s;
+	CHECK(c, bb_region_set_recycle_ms(&region, "250") == 0, "set 250: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = bb_region_set_recycle_ms(&region, bad[i].value);
+		CHECK(c, r == bad[i].err, "recycle_ms '%s': got %s, want %s", bad[i].value,
+		      r ? strerror(-r) : "success", strerror(-bad[i].err));
+	}
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0 && s.recycle_ms == 250,
+	      "recycle_ms %" PRIu64 " after refused writes, want 250", s.recycle_ms);
+out:
+	bb_region_set_recycle_ms(&region, "0");
+}
+
+static void case_keep_one(struct h_case *c, void *arg)
+{
+	(void)arg;
+	struct bb_recycle_stats s;
+	int fd = -1;
+	CHECK(c, bb_region_set_recycle_ms(&region, "60000") == 0, "set: %s", strerror(errno));
+	fd = alloc_buf(MiB);
+	CHECK(c, fd >= 0, "alloc: %s", strerror(-fd));
+	close(fd);
+	fd = -1;
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0 && s.recycled_bytes == MiB,
+	      "not kept: %" PRIu64, s.recycled_bytes);
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "heap", required_argument, NULL, 'H' },
+		{ "keep-one", no_argument, NULL, 'k' },
+		{ 0 },
+	};
+	bool keep_one = false;
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'H':
+			heap = optarg;
+			break;
+		case 'k':
+			keep_one = true;
+			break;
+		default:
+			fprintf(stderr, "usage: recycle_test [--heap NAME] [--keep-one]\n");
+			return 2;
+		}
+	}
+	h_init(argv[0]);
+	if (bb_region_find(heap, &region) < 0 || region.is_default || !region.size) {
+		printf("not ok - %s: heap %s: no DT region of known size behind it\n", h_prog(), heap);
+		return 1;
+	}
+	h_note("region %s, %" PRIu64 " MiB", region.name, region.size / MiB);
+	if (keep_one) {
+		h_run("a freed 1 MiB buffer is kept for the unload test", case_keep_one, NULL);
+		return h_exit_status();
+	}
+	h_run("recycling is off after load", case_off_by_default, NULL);
+	h_run("a freed buffer is reused by the same size only, cleared", case_reuse_cleared, NULL);
+	h_run("a kept buffer goes back after recycle_ms", case_expiry, NULL);
+	h_run("recycle_ms 0 gives kept buffers back", case_off_drains, NULL);
+	h_run("a full region takes kept buffers back", case_full_region_drains, NULL);
+	h_run("bad recycle_ms values are refused", case_bad_values, NULL);
+	return h_exit_status();
+}
