@@ -27,7 +27,9 @@ static int new_call(struct bb_client *c, const char *method, sd_bus_message **ou
 	sd_bus *bus;
 	int r;
 
-	client_call_target(c, &bus, &destination);
+	r = client_call_target(c, &bus, &destination);
+	if (r < 0)
+		return client_set_errno(c, r, "bufbrokerd did not answer within the client timeout; check that it runs (systemctl status bufbrokerd)");
 	r = sd_bus_message_new_method_call(bus, out, destination, BB_OBJECT_PATH, BB_INTERFACE,
 					   method);
 	return r < 0 ? client_set_errno(c, r, "cannot build D-Bus message") : 0;

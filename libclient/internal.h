@@ -52,11 +52,12 @@ int client_set_bus_error(struct bb_client *c, const sd_bus_error *e, int r);
 /*
  * The connection and destination of the next method call: the session
  * (destination NULL, peer to peer) when there is a live one or one can be
- * opened now, else the bus (destination BB_BUS_NAME).  Never fails: any
- * trouble with the session falls back to the bus.  Does not touch the
+ * opened now, else the bus (destination BB_BUS_NAME).  Trouble with the
+ * session falls back to the bus, except a daemon that did not answer
+ * OpenSession within the client's timeout: -ETIMEDOUT.  Does not touch the
  * client's error state.
  */
-void client_call_target(struct bb_client *c, sd_bus **bus, const char **destination);
+int client_call_target(struct bb_client *c, sd_bus **bus, const char **destination);
 /* Unregister and close the session (pending async calls on it are freed
  * without their callbacks); the next call opens a new one.  No-op if none. */
 void session_close(struct bb_client *c);

@@ -117,27 +117,33 @@ static int connect_session(int fd, uint64_t timeout_usec, sd_bus **out)
 	return 0;
 }
 
-static void session_open(struct bb_client *c)
+/* Returns 0 or -errno; the caller falls back to the bus on any error but a timeout. */
+static int session_open(struct bb_client *c)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
 	sd_bus *s;
-	int fd, watch;
+	int fd, watch, r;
 
 	fd = request_session_fd(c);
-	if (fd < 0 || connect_session(fd, c->timeout_usec, &s) < 0)
-		return;
+	if (fd < 0)
+		return fd;
+	r = connect_session(fd, c->timeout_usec, &s);
+	if (r < 0)
+		return r;
 	/* epoll watches a dup we own: sd-bus closes its fd by itself when the
 	 * connection breaks, and a closed fd can no longer be removed from an
 	 * epoll set (a copy in a forked child would keep it firing). */
 	watch = fcntl(sd_bus_get_fd(s), F_DUPFD_CLOEXEC, 3);
 	if (watch < 0 || epoll_ctl(c->epoll_fd, EPOLL_CTL_ADD, watch, &ev) < 0) {
+		r = -errno;
 		if (watch >= 0)
 			close(watch);
 		sd_bus_close_unref(s);
-		return;
+		return r;
 	}
 	c->session = s;
 	c->session_fd = watch;
+	return 0;
 }
 
 /* The daemon died or dropped us.  poll() only: no I/O, no callbacks. */
@@ -161,7 +167,7 @@ void session_close(struct bb_client *c)
 	c->session = sd_bus_flush_close_unref(c->session);
 }
 
-void client_call_target(struct bb_client *c, sd_bus **bus, const char **destination)
+int client_call_target(struct bb_client *c, sd_bus **bus, const char **destination)
 {
 	if (c->session && session_broken(c)) {
 		/* Async calls may still wait on it: bb_client_dispatch() fails
@@ -171,14 +177,17 @@ void client_call_target(struct bb_client *c, sd_bus **bus, const char **destinat
 			goto use_bus;
 		session_close(c);
 	}
-	if (!c->session && !c->no_session)
-		session_open(c);
+	/* A daemon that does not answer OpenSession in time would not answer the
+	 * call on the bus either: fail now instead of waiting a second timeout. */
+	if (!c->session && !c->no_session && session_open(c) == -ETIMEDOUT)
+		return -ETIMEDOUT;
 	if (c->session) {
 		*bus = c->session;
 		*destination = NULL;
-		return;
+		return 0;
 	}
 use_bus:
 	*bus = c->bus;
 	*destination = BB_BUS_NAME;
+	return 0;
 }

@@ -57,6 +57,7 @@ enum open_mode {
 	OPEN_NOT_SUPPORTED,  /* org.bufbroker.Error.NotSupported */
 	OPEN_QUOTA,          /* org.bufbroker.Error.QuotaExceeded: worth retrying */
 	OPEN_NO_ANONYMOUS,   /* a socket whose server rejects ANONYMOUS auth */
+	OPEN_SILENT,         /* never answered (a hung daemon) */
 };
 
 static struct {
@@ -380,6 +381,10 @@ static int m_open_session(sd_bus_message *m, void *ud, sd_bus_error *e)
 		return sd_bus_error_set(e, ERR("NotSupported"), "sessions are disabled");
 	case OPEN_QUOTA:
 		return sd_bus_error_set(e, ERR("QuotaExceeded"), "too many sessions");
+	case OPEN_SILENT:
+		sd_bus_message_unref(fake.held);
+		fake.held = sd_bus_message_ref(m); /* never answered */
+		return 1;
 	default:
 		break;
 	}
@@ -1123,6 +1128,32 @@ static void a_session_that_rejects_us_is_not_used(void **state)
 	bb_client_free(c);
 }
 
+/* A daemon that does not answer OpenSession costs the caller one timeout, not a
+ * second one on the bus; once it answers again, the next call gets a session. */
+static void a_silent_open_session_times_out_once(void **state)
+{
+	struct bb_client *c;
+	struct bb_buffer *buf = NULL;
+
+	(void)state;
+	assert_true(sessions_gone());
+	atomic_store(&fake.open_mode, OPEN_SILENT);
+	mark();
+	assert_int_equal(bb_client_connect(&c, 0), 0);
+	assert_int_equal(bb_client_set_timeout(c, 200 * 1000), 0);
+	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), -ETIMEDOUT);
+	assert_null(buf);
+	assert_non_null(strstr(bb_client_last_error_message(c), "did not answer"));
+	assert_int_equal(open_calls(), 1);
+	assert_int_equal(bus_calls(), 1); /* OpenSession only: no Allocate on the bus */
+	atomic_store(&fake.open_mode, OPEN_SESSION);
+	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
+	assert_int_equal(open_calls(), 2);
+	assert_int_equal(session_calls(), 1);
+	assert_int_equal(bb_client_release(c, buf), 0);
+	bb_client_free(c);
+}
+
 static void drop_all_sessions(void)
 {
 	atomic_store(&fake.drop_sessions, true);
@@ -1376,6 +1407,7 @@ int main(void)
 		cmocka_unit_test_teardown(without_sessions_the_daemon_is_asked_once, reset_mode),
 		cmocka_unit_test_teardown(a_refused_session_is_asked_for_again, reset_mode),
 		cmocka_unit_test_teardown(a_session_that_rejects_us_is_not_used, reset_mode),
+		cmocka_unit_test_teardown(a_silent_open_session_times_out_once, reset_mode),
 		TC(calls_use_the_session_when_the_daemon_offers_one),
 		TC(a_dropped_session_is_reopened_by_the_next_call),
 		TC(async_alloc_over_the_session_completes_from_the_event_loop),
