@@ -14,7 +14,8 @@
  * Kept ranges are taken from every other user of the region, including
  * drivers that share it through dma_alloc_coherent(), which cannot ask us
  * for them back. Hence: off unless asked for (recycle_ms, per region in
- * sysfs), at most half of the region kept, every range given back after
+ * sysfs), at most half of the region kept (the oldest range makes room for
+ * the newest), every range given back after
  * recycle_ms, and all of them given back as soon as one of our own
  * allocations finds the region full.
  */
@@ -240,12 +241,13 @@ bool bb_recycle_take(struct bb_region *r, size_t len, struct bb_chunk *c)
  */
 bool bb_recycle_put(struct bb_region *r, struct bb_chunk *c, size_t len)
 {
-	struct bb_recycled *e;
+	struct bb_recycled *e, *it, *tmp;
 	unsigned int n = 0;
 	bool kept = false;
 	unsigned long hold;
+	LIST_HEAD(evicted);
 
-	if (!READ_ONCE(r->recycle_ms) || !r->size)
+	if (!READ_ONCE(r->recycle_ms) || !r->size || len > r->size / 2)
 		return false;
 	e = kmalloc(sizeof(*e), GFP_KERNEL);
 	if (!e)
@@ -256,18 +258,23 @@ bool bb_recycle_put(struct bb_region *r, struct bb_chunk *c, size_t len)
 	spin_lock(&r->recycle_lock);
 	hold = msecs_to_jiffies(r->recycle_ms);
 	if (hold) {
-		struct bb_recycled *it;
-
 		list_for_each_entry(it, &r->recycled, list)
 			n++;
-		if (n < BB_RECYCLE_MAX_CHUNKS && r->recycled_bytes + len <= r->size / 2) {
-			e->expires = jiffies + hold;
-			list_add_tail(&e->list, &r->recycled);
-			r->recycled_bytes += len;
-			kept = true;
+		/* The latest free is the likeliest to be asked for again: make room. */
+		list_for_each_entry_safe(it, tmp, &r->recycled, list) {
+			if (n < BB_RECYCLE_MAX_CHUNKS && r->recycled_bytes + len <= r->size / 2)
+				break;
+			list_move_tail(&it->list, &evicted);
+			r->recycled_bytes -= it->len;
+			n--;
 		}
+		e->expires = jiffies + hold;
+		list_add_tail(&e->list, &r->recycled);
+		r->recycled_bytes += len;
+		kept = true;
 	}
 	spin_unlock(&r->recycle_lock);
+	bb_recycled_free(r, &evicted);
 	if (!kept) {
 		kfree(e);
 		return false;

@@ -70,6 +70,26 @@ if [ -s "$g/heap.csv" ]; then
 		t = $2 >= 1048576 ? (r <= 1.5 ? "met" : "**missed**") : "-"
 		printf "| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f× | %s | %s |\n", $1, s, $3, $4, $5, $6, $7, r, ns, t
 	}' "$g/heap.csv"
+	if [ -s "$g/heap-recycle.csv" ]; then
+		echo
+		echo "### With the module's recycling on (recycle_ms = 1000, opt-in; off by default)"
+		echo
+		echo "A freed buffer is kept for 1 s and handed, cleared again, to the next request of the same"
+		echo "size (kernel/bufbroker_recycle.c): no alloc_contig_range() on reuse. The same benchmark, right"
+		echo "after the one above; \"fresh\" is the median from the table above. Reuses per region:"
+		echo "$(awk '{ s = s (s ? ", " : "") $1 " " $2 } END { print s }' "$g/recycle-hits.txt" 2>/dev/null)."
+		echo
+		echo "| heap | size | n | fresh med | recycled med | recycled p99 | memset med | ratio (med) | target ≤ 1.5× (≥ 1 MiB) |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+		awk -F, 'FNR == 1 { f++; next }
+			f == 1 { fresh[$1 "," $2] = $4; next }
+			{
+				s = $2 >= 1048576 ? sprintf("%d MiB", $2 / 1048576) : sprintf("%d KiB", $2 / 1024)
+				r = $6 > 0 ? $4 / $6 : 0
+				t = $2 >= 1048576 ? (r <= 1.5 ? "met" : "**missed**") : "-"
+				printf "| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f× | %s |\n", $1, s, $3, fresh[$1 "," $2], $4, $5, $6, r, t
+			}' "$g/heap.csv" "$g/heap-recycle.csv"
+	fi
 else
 	echo "(no results: see console.log)"
 fi
@@ -232,6 +252,10 @@ if command -v gnuplot >/dev/null; then
 			awk -F, -v h="$h" 'NR > 1 && $1 == h' "$g/heap.csv" >"$tmp/heap-$h.csv"
 			plot+="'$tmp/heap-$h.csv' using (\$2/1024):4 with linespoints title 'alloc+free $h', "
 			plot+="'$tmp/heap-$h.csv' using (\$2/1024):6 with lines dashtype 2 title 'memset $h', "
+			if [ -s "$g/heap-recycle.csv" ]; then
+				awk -F, -v h="$h" 'NR > 1 && $1 == h' "$g/heap-recycle.csv" >"$tmp/heapr-$h.csv"
+				plot+="'$tmp/heapr-$h.csv' using (\$2/1024):4 with linespoints dashtype 3 title 'recycled $h', "
+			fi
 		done
 		gnuplot -e "$common; set output '$dir/heap.png'; set logscale xy; set xlabel 'size (KiB)';
 			set ylabel 'median µs'; set title 'Heap allocation vs memset floor (median)'; plot ${plot%, }" 2>>"$dir/gnuplot.log"

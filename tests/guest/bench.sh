@@ -3,7 +3,8 @@
 # under /out/bench (tools/bench.sh turns them into out/bench/results.md and plots).
 # Kernel command line: bb.smoke=1 runs a few repetitions of each (tools/bench.sh --smoke).
 #
-#   1 heap_bench      module ioctl alloc+free per heap and size vs memset (heap.csv)
+#   1 heap_bench      module ioctl alloc+free per heap and size vs memset (heap.csv), again with
+#                     the module's recycling on (heap-recycle.csv, recycle-hits.txt)
 #   2 broker_bench    bufbrokerd Allocate+Release vs the direct ioctl, D-Bus round trip (broker.csv, rtt.csv)
 #   3                 Share+Import vs one round trip (share.csv)
 #   4                 1/4/16/64 client processes (scale.csv); daemon RSS with 1,000 buffers (rss.csv)
@@ -52,6 +53,17 @@ done >$O/regions.csv
 $B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
 	--csv $O/heap.csv
 result heap_bench $?
+# The same with the module's opt-in recycling (kernel/bufbroker_recycle.c): a freed buffer is
+# kept for 1 s and cleared again when a request of the same size reuses it.
+for r in /sys/kernel/bufbroker/regions/*; do echo 1000 >"$r/recycle_ms"; done
+# shellcheck disable=SC2086
+$B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
+	--csv $O/heap-recycle.csv
+result "heap_bench with recycling" $?
+for r in /sys/kernel/bufbroker/regions/*; do
+	echo "$(basename "$r") $(cat "$r/recycle_hits")" # region names may contain commas
+	echo 0 >"$r/recycle_ms"
+done >$O/recycle-hits.txt
 
 # Where the fixed cost of a CMA allocation goes: function_graph of alloc_contig_range (depth 3)
 # over 20 kept 4 KiB allocations from the idle camera region (tracing slows it; look at shares).

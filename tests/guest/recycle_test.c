@@ -220,6 +220,38 @@ out:
 	bb_region_set_recycle_ms(&region, "0");
 }
 
+/* The latest free is kept: the older one makes room when both do not fit. */
+static void case_newest_makes_room(struct h_case *c, void *arg)
+{
+	(void)arg;
+	struct bb_recycle_stats s0, s;
+	uint64_t half = region.size / 2 / bb_page_size() * bb_page_size();
+	int fd = -1;
+	CHECK(c, bb_region_set_recycle_ms(&region, "60000") == 0, "set: %s", strerror(errno));
+	CHECK(c, bb_region_recycle_stats(&region, &s0) == 0, "stats");
+	fd = alloc_buf(half);
+	CHECK(c, fd >= 0, "alloc half: %s", strerror(-fd));
+	close(fd);
+	fd = alloc_buf(MiB);
+	CHECK(c, fd >= 0, "alloc 1 MiB: %s", strerror(-fd));
+	close(fd);
+	fd = -1;
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycled_bytes == MiB,
+	      "kept %" PRIu64 " bytes after freeing half the region, then 1 MiB; want the 1 MiB only",
+	      s.recycled_bytes);
+	fd = alloc_buf(MiB);
+	CHECK(c, fd >= 0, "alloc 1 MiB again: %s", strerror(-fd));
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycle_hits == s0.recycle_hits + 1 && s.recycled_bytes == 0,
+	      "the newest free was not reused (hits %" PRIu64 " -> %" PRIu64 ", kept %" PRIu64 ")",
+	      s0.recycle_hits, s.recycle_hits, s.recycled_bytes);
+out:
+	if (fd >= 0)
+		close(fd);
+	bb_region_set_recycle_ms(&region, "0");
+}
+
 static void case_bad_values(struct h_case *c, void *arg)
 {
 	(void)arg;
@@ -295,6 +327,7 @@ int main(int argc, char **argv)
 	h_run("a kept buffer goes back after recycle_ms", case_expiry, NULL);
 	h_run("recycle_ms 0 gives kept buffers back", case_off_drains, NULL);
 	h_run("a full region takes kept buffers back", case_full_region_drains, NULL);
+	h_run("the newest free makes room when both do not fit", case_newest_makes_room, NULL);
 	h_run("bad recycle_ms values are refused", case_bad_values, NULL);
 	return h_exit_status();
 }
