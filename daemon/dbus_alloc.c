@@ -156,11 +156,20 @@ int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, 
 		if (r < 0)
 			return bb_error_set(e, ENODEV, "role '%s': cannot find the memory region of device %s (%s); check the device tree's memory-region or change the role's device",
 					    role->name, ent->value, strerror(-r));
-		r = bb_heap_resolve(b->paths.heap_dir, b->paths.stats_dir, name, heap, heaplen);
-		if (r < 0)
-			return bb_error_set(e, ENODEV, "role '%s': heap '%s' is not in %s (%s); load the bufbroker module or fix 'heaps' of [role %s]",
-					    role->name, name, b->paths.heap_dir, strerror(-r), role->name);
-		fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags);
+		/* A name the inotify-kept list has needs no lookup in /dev and sysfs; should the
+		 * node be gone before the list hears of it, the full lookup below says so. */
+		fd = -ENODEV;
+		if (bb_heaps_has(&b->heaps, name) && strlen(name) < heaplen) {
+			strcpy(heap, name);
+			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags);
+		}
+		if (fd == -ENODEV) {
+			r = bb_heap_resolve(b->paths.heap_dir, b->paths.stats_dir, name, heap, heaplen);
+			if (r < 0)
+				return bb_error_set(e, ENODEV, "role '%s': heap '%s' is not in %s (%s); load the bufbroker module or fix 'heaps' of [role %s]",
+						    role->name, name, b->paths.heap_dir, strerror(-r), role->name);
+			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags);
+		}
 		if (fd >= 0)
 			return fd;
 		if (fd == -ENOMEM) {
