@@ -18,14 +18,19 @@ static struct bb_region *to_region(struct kobject *kobj)
 	return container_of(kobj, struct bb_region, kobj);
 }
 
+static u64 bb_read_locked(spinlock_t *lock, const u64 *val)
+{
+	u64 v;
+
+	spin_lock(lock);
+	v = *val;
+	spin_unlock(lock);
+	return v;
+}
+
 static u64 bb_read_stat(struct bb_region *r, const u64 *stat)
 {
-	u64 val;
-
-	spin_lock(&r->stat_lock);
-	val = *stat;
-	spin_unlock(&r->stat_lock);
-	return val;
+	return bb_read_locked(&r->stat_lock, stat);
 }
 
 static ssize_t heaps_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
@@ -97,12 +102,7 @@ static ssize_t failures_show(struct kobject *kobj, struct kobj_attribute *attr, 
 
 static u64 bb_read_recycle_stat(struct bb_region *r, const u64 *stat)
 {
-	u64 val;
-
-	spin_lock(&r->recycle_lock);
-	val = *stat;
-	spin_unlock(&r->recycle_lock);
-	return val;
+	return bb_read_locked(&r->recycle_lock, stat);
 }
 
 static ssize_t recycle_ms_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)

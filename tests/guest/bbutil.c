@@ -149,15 +149,13 @@ bool bb_same_region(const char *name, const char *heap)
 	return bb_region_with_heap(&r, 1, name) || !strcmp(r.name, name);
 }
 
-int bb_region_stats(const struct bb_region *r, struct bb_stats *s)
+/* Read n decimal files of the region's sysfs directory. Returns 0 or -errno. */
+static int region_read_files(const struct bb_region *r, const char *const *files, uint64_t **dst,
+			     size_t n)
 {
-	static const char *const f[] = { "bytes_allocated", "buffers_allocated", "peak_bytes",
-					  "failures" };
-	uint64_t *dst[] = { &s->bytes_allocated, &s->buffers_allocated, &s->peak_bytes,
-			    &s->failures };
-	for (size_t i = 0; i < 4; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char path[512];
-		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/%s", r->name, f[i]);
+		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/%s", r->name, files[i]);
 		int e = bb_read_u64(path, dst[i]);
 		if (e < 0)
 			return e;
@@ -165,18 +163,20 @@ int bb_region_stats(const struct bb_region *r, struct bb_stats *s)
 	return 0;
 }
 
+int bb_region_stats(const struct bb_region *r, struct bb_stats *s)
+{
+	static const char *const f[] = { "bytes_allocated", "buffers_allocated", "peak_bytes",
+					  "failures" };
+	uint64_t *dst[] = { &s->bytes_allocated, &s->buffers_allocated, &s->peak_bytes,
+			    &s->failures };
+	return region_read_files(r, f, dst, 4);
+}
+
 int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *s)
 {
 	static const char *const f[] = { "recycle_ms", "recycled_bytes", "recycle_hits" };
 	uint64_t *dst[] = { &s->recycle_ms, &s->recycled_bytes, &s->recycle_hits };
-	for (size_t i = 0; i < 3; i++) {
-		char path[512];
-		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/%s", r->name, f[i]);
-		int e = bb_read_u64(path, dst[i]);
-		if (e < 0)
-			return e;
-	}
-	return 0;
+	return region_read_files(r, f, dst, 3);
 }
 
 int bb_region_set_recycle_ms(const struct bb_region *r, const char *value)

@@ -34,6 +34,16 @@ static int alloc_buf(uint64_t len)
 	return fd;
 }
 
+/* Allocate len from the test heap and free it at once. Returns 0 or -errno. */
+static int alloc_free(uint64_t len)
+{
+	int fd = alloc_buf(len);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 /* Map fd, report the physical address of its first page, and fill it with @fill (if >= 0) or
  * count its non-zero bytes into *nonzero. Returns 0 or -errno. */
 static int touch_buf(int fd, uint64_t len, int fill, uint64_t *phys0, uint64_t *nonzero)
@@ -65,7 +75,7 @@ static void case_off_by_default(struct h_case *c, void *arg)
 	(void)arg;
 	static struct bb_region all[BB_MAX_REGIONS];
 	struct bb_recycle_stats s0, s;
-	int n = bb_regions(all, BB_MAX_REGIONS), fd = -1;
+	int n = bb_regions(all, BB_MAX_REGIONS), r;
 	CHECK(c, n > 0, "no regions: %s", strerror(-n));
 	for (int i = 0; i < n; i++) {
 		CHECK(c, bb_region_recycle_stats(&all[i], &s) == 0, "%s: recycle files: %s",
@@ -75,17 +85,12 @@ static void case_off_by_default(struct h_case *c, void *arg)
 		      all[i].name, s.recycle_ms, s.recycled_bytes);
 	}
 	CHECK(c, bb_region_recycle_stats(&region, &s0) == 0, "stats");
-	fd = alloc_buf(MiB);
-	CHECK(c, fd >= 0, "alloc 1 MiB: %s", strerror(-fd));
-	close(fd);
-	fd = -1;
+	CHECK(c, (r = alloc_free(MiB)) == 0, "alloc 1 MiB: %s", strerror(-r));
 	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
 	CHECK(c, s.recycled_bytes == 0 && s.recycle_hits == s0.recycle_hits,
 	      "recycling off, yet %" PRIu64 " bytes kept, hits %" PRIu64 " -> %" PRIu64,
 	      s.recycled_bytes, s0.recycle_hits, s.recycle_hits);
-out:
-	if (fd >= 0)
-		close(fd);
+out:;
 }
 
 static void case_reuse_cleared(struct h_case *c, void *arg)
@@ -141,12 +146,9 @@ static void case_expiry(struct h_case *c, void *arg)
 {
 	(void)arg;
 	struct bb_recycle_stats s;
-	int fd = -1;
+	int r;
 	CHECK(c, bb_region_set_recycle_ms(&region, "2000") == 0, "set: %s", strerror(errno));
-	fd = alloc_buf(MiB);
-	CHECK(c, fd >= 0, "alloc: %s", strerror(-fd));
-	close(fd);
-	fd = -1;
+	CHECK(c, (r = alloc_free(MiB)) == 0, "alloc: %s", strerror(-r));
 	uint64_t t0 = bb_now_ns();
 	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
 	CHECK(c, s.recycled_bytes == MiB, "not kept after free: %" PRIu64, s.recycled_bytes);
@@ -159,8 +161,6 @@ static void case_expiry(struct h_case *c, void *arg)
 	h_note("kept buffer given back after %.1f s (recycle_ms 2000)",
 	       (double)(bb_now_ns() - t0) / 1e9);
 out:
-	if (fd >= 0)
-		close(fd);
 	bb_region_set_recycle_ms(&region, "0");
 }
 
@@ -168,12 +168,9 @@ static void case_off_drains(struct h_case *c, void *arg)
 {
 	(void)arg;
 	struct bb_recycle_stats s;
-	int fd = -1;
+	int r;
 	CHECK(c, bb_region_set_recycle_ms(&region, "60000") == 0, "set: %s", strerror(errno));
-	fd = alloc_buf(64 * KiB);
-	CHECK(c, fd >= 0, "alloc: %s", strerror(-fd));
-	close(fd);
-	fd = -1;
+	CHECK(c, (r = alloc_free(64 * KiB)) == 0, "alloc: %s", strerror(-r));
 	CHECK(c, bb_region_recycle_stats(&region, &s) == 0 && s.recycled_bytes == 64 * KiB,
 	      "not kept after free: %" PRIu64, s.recycled_bytes);
 	CHECK(c, bb_region_set_recycle_ms(&region, "0") == 0, "set 0: %s", strerror(errno));
@@ -182,8 +179,6 @@ static void case_off_drains(struct h_case *c, void *arg)
 	      "recycle_ms 0 left %" PRIu64 " bytes kept (recycle_ms reads %" PRIu64 ")",
 	      s.recycled_bytes, s.recycle_ms);
 out:
-	if (fd >= 0)
-		close(fd);
 	bb_region_set_recycle_ms(&region, "0");
 }
 
@@ -226,16 +221,13 @@ static void case_newest_makes_room(struct h_case *c, void *arg)
 	(void)arg;
 	struct bb_recycle_stats s0, s;
 	uint64_t half = region.size / 2 / bb_page_size() * bb_page_size();
-	int fd = -1;
+	int fd = -1, r;
 	CHECK(c, bb_region_set_recycle_ms(&region, "60000") == 0, "set: %s", strerror(errno));
 	CHECK(c, bb_region_recycle_stats(&region, &s0) == 0, "stats");
 	fd = alloc_buf(half);
 	CHECK(c, fd >= 0, "alloc half: %s", strerror(-fd));
 	close(fd);
-	fd = alloc_buf(MiB);
-	CHECK(c, fd >= 0, "alloc 1 MiB: %s", strerror(-fd));
-	close(fd);
-	fd = -1;
+	CHECK(c, (r = alloc_free(MiB)) == 0, "alloc 1 MiB: %s", strerror(-r));
 	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
 	CHECK(c, s.recycled_bytes == MiB,
 	      "kept %" PRIu64 " bytes after freeing half the region, then 1 MiB; want the 1 MiB only",
@@ -277,17 +269,12 @@ static void case_keep_one(struct h_case *c, void *arg)
 {
 	(void)arg;
 	struct bb_recycle_stats s;
-	int fd = -1;
+	int r;
 	CHECK(c, bb_region_set_recycle_ms(&region, "60000") == 0, "set: %s", strerror(errno));
-	fd = alloc_buf(MiB);
-	CHECK(c, fd >= 0, "alloc: %s", strerror(-fd));
-	close(fd);
-	fd = -1;
+	CHECK(c, (r = alloc_free(MiB)) == 0, "alloc: %s", strerror(-r));
 	CHECK(c, bb_region_recycle_stats(&region, &s) == 0 && s.recycled_bytes == MiB,
 	      "not kept: %" PRIu64, s.recycled_bytes);
-out:
-	if (fd >= 0)
-		close(fd);
+out:;
 }
 
 int main(int argc, char **argv)
