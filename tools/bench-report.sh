@@ -136,6 +136,12 @@ if [ -s "$g/broker.csv" ]; then
 		echo "|---|---:|---:|---:|"
 		awk -F, 'NR > 1 { printf "| %s | %d | %.0f | %.0f |\n", $1, $2, $3, $4 }' "$g/split.csv"
 	fi
+	if [ -s "$g/reserve.csv" ]; then
+		# The broker's own answer to the allocation cost: a role with a reservation (section 5).
+		awk -F, 'FNR == 1 { f++; next } f == 1 && $1 == 4194304 { d = $3; next }
+			f == 2 && $1 == "idle" && $2 == "benchres" { r = $6 }
+			END { if (d > 0 && r > 0) printf "\nWith a reservation (role benchres, `reserve = 4 x 4M`, section 5) a 4 MiB Allocate on an idle region takes %.0f µs (median, no CMA allocation): %.2f× the direct 4 MiB ioctl + close above (%.0f µs). Not the target'"'"'s comparison (that is the fresh allocation in the table), but what a camera role with a reservation sees.\n", r, r / d, d }' "$g/broker.csv" "$g/reserve.csv"
+	fi
 else
 	echo "(no results: see console.log)"
 fi
