@@ -17,6 +17,8 @@
 
 #define BB_DEFAULT_HEAP_NAME	"default_cma_region"
 #define BB_ALIAS_PROP		"bufbroker,heap-aliases"
+#define BB_RECYCLE_PROP		"bufbroker,recycle-ms"
+#define BB_RECYCLE_MAX_MS	60000
 #define BB_MAX_HEAPS		64
 
 struct bb_contig;

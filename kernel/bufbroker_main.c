@@ -68,6 +68,22 @@ static int bb_read_aliases(struct bb_region *r, struct device_node *np)
 	return 0;
 }
 
+/*
+ * The board knows which regions only go through our heaps (a codec's pool)
+ * and may keep freed buffers there; the DT value wins over the module
+ * parameter, and sysfs can still change it at run time.
+ */
+static void bb_read_recycle_ms(struct bb_region *r, struct device_node *np)
+{
+	u32 ms;
+
+	if (of_property_read_u32(np, BB_RECYCLE_PROP, &ms))
+		return;
+	if (bb_recycle_set_ms(r, ms))
+		dev_warn(r->dev, "%s = <%u> is above %u ms, ignored\n", BB_RECYCLE_PROP, ms,
+			 BB_RECYCLE_MAX_MS);
+}
+
 static void bb_setup_region(const char *name, struct reserved_mem *rmem, bool is_default,
 			    struct device_node *np)
 {
@@ -87,6 +103,7 @@ static void bb_setup_region(const char *name, struct reserved_mem *rmem, bool is
 		ret = bb_read_aliases(r, np);
 		if (ret)
 			goto destroy_region;
+		bb_read_recycle_ms(r, np);
 	}
 
 	bb_try_add_heap(r, r->name);

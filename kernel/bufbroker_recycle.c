@@ -24,7 +24,9 @@
 #include <linux/highmem.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
+#include <linux/kernel.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
@@ -34,12 +36,31 @@
 #include "bufbroker_compat.h"
 
 #define BB_RECYCLE_MAX_CHUNKS	16
-#define BB_RECYCLE_MAX_MS	60000
 
 static unsigned int recycle_ms;
-module_param(recycle_ms, uint, 0444);
+
+static int bb_recycle_ms_param_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int ms;
+	int ret;
+
+	ret = kstrtouint(val, 0, &ms);
+	if (ret)
+		return ret;
+	if (ms > BB_RECYCLE_MAX_MS)
+		return -ERANGE;
+	*(unsigned int *)kp->arg = ms;
+	return 0;
+}
+
+static const struct kernel_param_ops bb_recycle_ms_param_ops = {
+	.set = bb_recycle_ms_param_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(recycle_ms, &bb_recycle_ms_param_ops, &recycle_ms, 0444);
 MODULE_PARM_DESC(recycle_ms,
-		 "Keep freed buffers this long for reuse by a request of the same size (0 = off; each region's recycle_ms in sysfs overrides it)");
+		 "Keep freed buffers this long for reuse by a request of the same size (0 = off; a region's bufbroker,recycle-ms in the DT and its recycle_ms in sysfs override it)");
 
 /**
  * struct bb_recycled - a freed range waiting for reuse
@@ -145,7 +166,7 @@ void bb_recycle_init(struct bb_region *r)
 	spin_lock_init(&r->recycle_lock);
 	INIT_LIST_HEAD(&r->recycled);
 	INIT_DELAYED_WORK(&r->recycle_work, bb_recycle_expire);
-	r->recycle_ms = min_t(unsigned int, recycle_ms, BB_RECYCLE_MAX_MS);
+	r->recycle_ms = recycle_ms;
 }
 
 /**

@@ -49,6 +49,12 @@ ls /dev/dma_heap | sed 's/^/# heap node /'
 for r in /sys/kernel/bufbroker/regions/*; do
 	echo "$(basename "$r"),$(cat "$r/size"),$(cat "$r/heaps" | tr '\n' ' ')"
 done >$O/regions.csv
+# Fresh allocations first: recycling off everywhere (the board turns it on for video in the DT;
+# its value is put back after the recycled run below).
+for r in /sys/kernel/bufbroker/regions/*; do
+	echo "$(basename "$r") $(cat "$r/recycle_ms")"
+	echo 0 >"$r/recycle_ms"
+done >/tmp/recycle-ms-at-load.txt
 # shellcheck disable=SC2086
 $B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
 	--csv $O/heap.csv
@@ -64,6 +70,8 @@ for r in /sys/kernel/bufbroker/regions/*; do
 	echo "$(basename "$r") $(cat "$r/recycle_hits")" # region names may contain commas
 	echo 0 >"$r/recycle_ms"
 done >$O/recycle-hits.txt
+while read -r name ms; do echo "$ms" >"/sys/kernel/bufbroker/regions/$name/recycle_ms"; done \
+	</tmp/recycle-ms-at-load.txt
 
 # Where the fixed cost of a CMA allocation goes: function_graph of alloc_contig_range (depth 3)
 # over 20 kept 4 KiB allocations from the idle camera region (tracing slows it; look at shares).

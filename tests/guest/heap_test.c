@@ -1155,6 +1155,37 @@ static void case_unload_idle(struct h_case *c, void *arg)
 out:;
 }
 
+/* A bad module parameter is refused with the kernel's answer, and nothing stays loaded. */
+static void case_bad_param(struct h_case *c, void *arg)
+{
+	(void)arg;
+	static const struct {
+		const char *params;
+		int err;
+	} bad[] = { { "recycle_ms=60001", ERANGE }, { "recycle_ms=abc", EINVAL },
+		    { "recycle_ms=-5", EINVAL } };
+	int fd = -1;
+	if (!opt_module) {
+		h_skip(c, "no --module PATH given");
+		return;
+	}
+	fd = open(opt_module, O_RDONLY | O_CLOEXEC);
+	CHECK(c, fd >= 0, "%s: %s", opt_module, strerror(errno));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		errno = 0;
+		int r = finit_module(fd, bad[i].params, 0);
+		int e = errno;
+		if (r == 0)
+			delete_module(MODULE_NAME, O_NONBLOCK);
+		CHECK(c, r != 0 && e == bad[i].err, "finit_module '%s': %s, want %s", bad[i].params,
+		      r == 0 ? "loaded" : strerror(e), strerror(bad[i].err));
+		CHECK(c, !module_loaded(), "'%s' left the module loaded", bad[i].params);
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+}
+
 static void case_reload(struct h_case *c, void *arg)
 {
 	(void)arg;
@@ -1267,6 +1298,7 @@ int main(int argc, char **argv)
 		h_run("unload refused while an open heap node exists", case_unload_busy_heapfd, NULL);
 		h_run("unload refused while a buffer or mapping lives", case_unload_busy_buffer, NULL);
 		h_run("unload succeeds when idle, nodes gone", case_unload_idle, NULL);
+		h_run("bad module parameters refused, nothing loaded", case_bad_param, NULL);
 		h_run("reload with finit_module, heaps back", case_reload, NULL);
 		h_run("kernel log clean (no WARNING/BUG)", case_kmsg_clean, &kmsg_run_fd);
 		return h_exit_status();
