@@ -234,10 +234,15 @@ if [ -s "$g/pipeline.txt" ]; then
 	awk -v modes="$(cat "$g/pipeline-modes.txt" 2>/dev/null)" 'BEGIN { nm = split(modes, ml, " ") } /^PIPELINE / { n++; for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		label = v["mode"]; if (n <= nm && ml[n] != "copy") label = label " (" ml[n] ")"
 		printf "| %d | %s | %s | %s | %s | %s | %s |\n", n, label, v["frames"], v["verified"], v["fps"], v["cpu_ms_per_frame"], v["sys_ms_per_frame"]
-		s[v["mode"]] += v["cpu_ms_per_frame"]; c[v["mode"]]++ }
+		s[v["mode"]] += v["cpu_ms_per_frame"]; c[v["mode"]]++
+		if (n <= nm && ml[n] != "copy") { s[ml[n]] += v["cpu_ms_per_frame"]; c[ml[n]]++ } }
 		END { if (c["copy"] && c["zero-copy"]) {
 			z = s["zero-copy"] / c["zero-copy"]; k = s["copy"] / c["copy"]
-			printf "\nMean CPU per frame: zero-copy %.2f ms (%d runs), copy %.2f ms (%d runs): ratio **%.2f×**, target ≤ 0.5×: %s.\n", z, c["zero-copy"], k, c["copy"], z / k, (z / k <= 0.5 ? "met" : "**missed**") } }' "$g/pipeline.txt"
+			printf "\nMean CPU per frame: zero-copy %.2f ms (%d runs), copy %.2f ms (%d runs): ratio **%.2f×**, target ≤ 0.5×: %s.\n", z, c["zero-copy"], k, c["copy"], z / k, (z / k <= 0.5 ? "met" : "**missed**")
+			for (m in c) if (m == "direct" || m == "broker")
+				printf "By path: zero-copy %s %.2f ms (%d runs) = %.2f× copy.\n", m, s[m] / c[m], c[m], s[m] / c[m] / k
+			print "CPU: getrusage of the camera and video processes over the whole run, set-up included (connect, allocate, import), divided by the frames."
+		} }' "$g/pipeline.txt"
 else
 	echo "(not run: no pipeline in the image, or a smoke run)"
 fi

@@ -24,7 +24,7 @@ if [ $SMOKE = 1 ]; then
 else
 	REPS=40 HEAP_ARGS="--reps 30 --interleave" SCALE="1 4 16 64" SCALE_OPS= RSS_COUNT=1000
 	HOLD_DIRECT=20 HOLD_BROKER=10 HOLD_ROUNDS=5
-	CHURN_OPS=300 PL_FRAMES=60
+	CHURN_OPS=300 PL_FRAMES=150
 fi
 # bb.rss=N: the daemon-memory benchmark with N live buffers instead (e.g. past the fd limit).
 rss_arg=$(sed -n 's/.*bb\.rss=\([0-9]*\).*/\1/p' /proc/cmdline)
