@@ -632,6 +632,19 @@ static int client_teardown(void **state)
 	return 0;
 }
 
+/* A new client once the last test's sessions are gone, the fake answering OpenSession as
+ * @mode, the call counters marked. */
+static struct bb_client *connect_in_mode(enum open_mode mode)
+{
+	struct bb_client *c = NULL;
+
+	assert_true(sessions_gone());
+	atomic_store(&fake.open_mode, mode);
+	mark();
+	assert_int_equal(bb_client_connect(&c, 0), 0);
+	return c;
+}
+
 /* A client against a daemon with sessions: only OpenSession uses the bus. */
 static int session_setup(void **state)
 {
@@ -1067,10 +1080,7 @@ static void without_sessions_the_daemon_is_asked_once(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
-		assert_true(sessions_gone());
-		atomic_store(&fake.open_mode, modes[i]);
-		mark();
-		assert_int_equal(bb_client_connect(&c, 0), 0);
+		c = connect_in_mode(modes[i]);
 		assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
 		/* the failed OpenSession leaves no error behind */
 		assert_string_equal(bb_client_last_error_name(c), "");
@@ -1091,10 +1101,7 @@ static void a_refused_session_is_asked_for_again(void **state)
 	struct bb_buffer *buf;
 
 	(void)state;
-	assert_true(sessions_gone());
-	atomic_store(&fake.open_mode, OPEN_QUOTA);
-	mark();
-	assert_int_equal(bb_client_connect(&c, 0), 0);
+	c = connect_in_mode(OPEN_QUOTA);
 	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
 	assert_int_equal(bb_client_release(c, buf), 0);
 	assert_int_equal(open_calls(), 2);
@@ -1115,10 +1122,7 @@ static void a_session_that_rejects_us_is_not_used(void **state)
 	struct bb_buffer *buf;
 
 	(void)state;
-	assert_true(sessions_gone());
-	atomic_store(&fake.open_mode, OPEN_NO_ANONYMOUS);
-	mark();
-	assert_int_equal(bb_client_connect(&c, 0), 0);
+	c = connect_in_mode(OPEN_NO_ANONYMOUS);
 	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), 0);
 	assert_string_equal(bb_client_last_error_name(c), "");
 	assert_int_equal(bb_client_release(c, buf), 0);
@@ -1136,10 +1140,7 @@ static void a_silent_open_session_times_out_once(void **state)
 	struct bb_buffer *buf = NULL;
 
 	(void)state;
-	assert_true(sessions_gone());
-	atomic_store(&fake.open_mode, OPEN_SILENT);
-	mark();
-	assert_int_equal(bb_client_connect(&c, 0), 0);
+	c = connect_in_mode(OPEN_SILENT);
 	assert_int_equal(bb_client_set_timeout(c, 200 * 1000), 0);
 	assert_int_equal(bb_client_alloc(c, "camera", 4096, NULL, &buf), -ETIMEDOUT);
 	assert_null(buf);
