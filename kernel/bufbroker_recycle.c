@@ -103,10 +103,11 @@ static void bb_recycled_free(struct bb_region *r, struct list_head *list)
 	}
 }
 
-/* Move the expired entries (all when @all) from the region to @out. */
-static void bb_recycle_detach(struct bb_region *r, bool all, struct list_head *out)
+/* Move the expired entries (all when @all) from the region to @out; returns how many. */
+static unsigned int bb_recycle_detach(struct bb_region *r, bool all, struct list_head *out)
 {
 	struct bb_recycled *e, *tmp;
+	unsigned int n = 0;
 
 	spin_lock(&r->recycle_lock);
 	list_for_each_entry_safe(e, tmp, &r->recycled, list) {
@@ -114,8 +115,10 @@ static void bb_recycle_detach(struct bb_region *r, bool all, struct list_head *o
 			continue;
 		list_move_tail(&e->list, out);
 		r->recycled_bytes -= e->len;
+		n++;
 	}
 	spin_unlock(&r->recycle_lock);
+	return n;
 }
 
 /* When the next kept range expires; the caller holds recycle_lock. */
@@ -177,13 +180,10 @@ void bb_recycle_init(struct bb_region *r)
  */
 unsigned int bb_recycle_drain(struct bb_region *r)
 {
-	struct bb_recycled *e;
-	unsigned int n = 0;
+	unsigned int n;
 	LIST_HEAD(all);
 
-	bb_recycle_detach(r, true, &all);
-	list_for_each_entry(e, &all, list)
-		n++;
+	n = bb_recycle_detach(r, true, &all);
 	bb_recycled_free(r, &all);
 	return n;
 }

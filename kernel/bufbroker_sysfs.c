@@ -5,6 +5,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/kobject.h>
+#include <linux/stddef.h>
 #include <linux/spinlock.h>
 #include <linux/sysfs.h>
 
@@ -28,10 +29,33 @@ static u64 bb_read_locked(spinlock_t *lock, const u64 *val)
 	return v;
 }
 
-static u64 bb_read_stat(struct bb_region *r, const u64 *stat)
+/**
+ * struct bb_counter_attr - a read-only file showing one u64 counter of a region
+ * @attr:	the sysfs attribute
+ * @lock:	offset in struct bb_region of the spinlock protecting the counter
+ * @val:	offset in struct bb_region of the counter
+ */
+struct bb_counter_attr {
+	struct kobj_attribute attr;
+	size_t lock;
+	size_t val;
+};
+
+static ssize_t bb_counter_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
-	return bb_read_locked(&r->stat_lock, stat);
+	const struct bb_counter_attr *ca = container_of(attr, struct bb_counter_attr, attr);
+	char *r = (char *)to_region(kobj);
+
+	return sysfs_emit(buf, "%llu\n",
+			  bb_read_locked((spinlock_t *)(r + ca->lock), (const u64 *)(r + ca->val)));
 }
+
+#define BB_COUNTER_ATTR(_name, _lock, _val) \
+	struct bb_counter_attr _name##_attr = { \
+		.attr = __ATTR(_name, 0444, bb_counter_show, NULL), \
+		.lock = offsetof(struct bb_region, _lock), \
+		.val = offsetof(struct bb_region, _val), \
+	}
 
 static ssize_t heaps_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
@@ -70,40 +94,12 @@ static ssize_t base_show(struct kobject *kobj, struct kobj_attribute *attr, char
 	return sysfs_emit(buf, "0x%llx\n", (unsigned long long)to_region(kobj)->base);
 }
 
-static ssize_t bytes_allocated_show(struct kobject *kobj, struct kobj_attribute *attr,
-				    char *buf)
-{
-	struct bb_region *r = to_region(kobj);
-
-	return sysfs_emit(buf, "%llu\n", bb_read_stat(r, &r->bytes));
-}
-
-static ssize_t buffers_allocated_show(struct kobject *kobj, struct kobj_attribute *attr,
-				      char *buf)
-{
-	struct bb_region *r = to_region(kobj);
-
-	return sysfs_emit(buf, "%llu\n", bb_read_stat(r, &r->buffers));
-}
-
-static ssize_t peak_bytes_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
-{
-	struct bb_region *r = to_region(kobj);
-
-	return sysfs_emit(buf, "%llu\n", bb_read_stat(r, &r->peak));
-}
-
-static ssize_t failures_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
-{
-	struct bb_region *r = to_region(kobj);
-
-	return sysfs_emit(buf, "%llu\n", bb_read_stat(r, &r->failures));
-}
-
-static u64 bb_read_recycle_stat(struct bb_region *r, const u64 *stat)
-{
-	return bb_read_locked(&r->recycle_lock, stat);
-}
+static BB_COUNTER_ATTR(bytes_allocated, stat_lock, bytes);
+static BB_COUNTER_ATTR(buffers_allocated, stat_lock, buffers);
+static BB_COUNTER_ATTR(peak_bytes, stat_lock, peak);
+static BB_COUNTER_ATTR(failures, stat_lock, failures);
+static BB_COUNTER_ATTR(recycled_bytes, recycle_lock, recycled_bytes);
+static BB_COUNTER_ATTR(recycle_hits, recycle_lock, recycle_hits);
 
 static ssize_t recycle_ms_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
@@ -123,46 +119,26 @@ static ssize_t recycle_ms_store(struct kobject *kobj, struct kobj_attribute *att
 	return ret ? ret : count;
 }
 
-static ssize_t recycled_bytes_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
-{
-	struct bb_region *r = to_region(kobj);
-
-	return sysfs_emit(buf, "%llu\n", bb_read_recycle_stat(r, &r->recycled_bytes));
-}
-
-static ssize_t recycle_hits_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
-{
-	struct bb_region *r = to_region(kobj);
-
-	return sysfs_emit(buf, "%llu\n", bb_read_recycle_stat(r, &r->recycle_hits));
-}
-
 static struct kobj_attribute heaps_attr = __ATTR_RO(heaps);
 static struct kobj_attribute aliases_attr = __ATTR_RO(aliases);
 static struct kobj_attribute default_attr = __ATTR_RO(default);
 static struct kobj_attribute size_attr = __ATTR_RO(size);
-static struct kobj_attribute bytes_allocated_attr = __ATTR_RO(bytes_allocated);
-static struct kobj_attribute buffers_allocated_attr = __ATTR_RO(buffers_allocated);
-static struct kobj_attribute peak_bytes_attr = __ATTR_RO(peak_bytes);
-static struct kobj_attribute failures_attr = __ATTR_RO(failures);
 static struct kobj_attribute base_attr = __ATTR(base, 0400, base_show, NULL);
 static struct kobj_attribute recycle_ms_attr = __ATTR_RW(recycle_ms);
-static struct kobj_attribute recycled_bytes_attr = __ATTR_RO(recycled_bytes);
-static struct kobj_attribute recycle_hits_attr = __ATTR_RO(recycle_hits);
 
 static struct attribute *bb_region_attrs[] = {
 	&heaps_attr.attr,
 	&aliases_attr.attr,
 	&default_attr.attr,
 	&size_attr.attr,
-	&bytes_allocated_attr.attr,
-	&buffers_allocated_attr.attr,
-	&peak_bytes_attr.attr,
-	&failures_attr.attr,
+	&bytes_allocated_attr.attr.attr,
+	&buffers_allocated_attr.attr.attr,
+	&peak_bytes_attr.attr.attr,
+	&failures_attr.attr.attr,
 	&base_attr.attr,
 	&recycle_ms_attr.attr,
-	&recycled_bytes_attr.attr,
-	&recycle_hits_attr.attr,
+	&recycled_bytes_attr.attr.attr,
+	&recycle_hits_attr.attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(bb_region);
