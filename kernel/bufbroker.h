@@ -18,6 +18,7 @@
 #define BB_DEFAULT_HEAP_NAME	"default_cma_region"
 #define BB_ALIAS_PROP		"bufbroker,heap-aliases"
 #define BB_RECYCLE_PROP		"bufbroker,recycle-ms"
+#define BB_UNCACHED_PROP	"bufbroker,uncached"
 #define BB_RECYCLE_MAX_MS	60000
 #define BB_MAX_HEAPS		64
 
@@ -35,6 +36,8 @@ struct bb_heap;
  * @n_aliases:	number of entries in @aliases
  * @heaps:	the heap nodes created for this region, primary first
  * @is_default:	this is the default CMA area
+ * @uncached:	buffers are mapped write-combined for the CPU and need no cache
+ *		maintenance (bufbroker,uncached)
  * @bounds_known: @base and @size describe the region exactly
  * @base:	physical base address (when @bounds_known)
  * @size:	size in bytes (0 if unknown)
@@ -63,6 +66,7 @@ struct bb_region {
 	unsigned int n_aliases;
 	struct list_head heaps;
 	bool is_default;
+	bool uncached;
 	bool bounds_known;
 	phys_addr_t base;
 	phys_addr_t size;

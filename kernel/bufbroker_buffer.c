@@ -23,6 +23,7 @@ struct bb_buffer {
 	struct bb_region *region;
 	struct bb_chunk chunk;
 	size_t len;
+	bool uncached;
 	struct mutex lock;		/* attachments, mapped flags, vmap */
 	struct list_head attachments;
 	unsigned int vmap_cnt;
@@ -92,6 +93,15 @@ static void bb_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attachm
 	kfree(a);
 }
 
+/*
+ * A buffer of an uncached region is never in a CPU cache (its CPU mappings are write-combined and
+ * it was flushed when allocated), so device mappings skip the cache maintenance.
+ */
+static unsigned long bb_dma_attrs(const struct bb_buffer *buf)
+{
+	return buf->uncached ? DMA_ATTR_SKIP_CPU_SYNC : 0;
+}
+
 static struct sg_table *bb_map_dma_buf(struct dma_buf_attachment *attachment,
 				       enum dma_data_direction dir)
 {
@@ -99,7 +109,7 @@ static struct sg_table *bb_map_dma_buf(struct dma_buf_attachment *attachment,
 	struct bb_attachment *a = attachment->priv;
 	int ret;
 
-	ret = dma_map_sgtable(attachment->dev, &a->table, dir, 0);
+	ret = dma_map_sgtable(attachment->dev, &a->table, dir, bb_dma_attrs(buf));
 	if (ret)
 		return ERR_PTR(ret);
 
@@ -118,7 +128,7 @@ static void bb_unmap_dma_buf(struct dma_buf_attachment *attachment, struct sg_ta
 	mutex_lock(&buf->lock);
 	a->mapped = false;
 	mutex_unlock(&buf->lock);
-	dma_unmap_sgtable(attachment->dev, table, dir, 0);
+	dma_unmap_sgtable(attachment->dev, table, dir, bb_dma_attrs(buf));
 }
 
 /*
@@ -162,6 +172,8 @@ static int bb_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction d
 	struct bb_buffer *buf = dmabuf->priv;
 	struct bb_attachment *a;
 
+	if (buf->uncached)
+		return 0;
 	mutex_lock(&buf->lock);
 	if (buf->vmap_cnt)
 		invalidate_kernel_vmap_range(buf->vaddr, buf->len);
@@ -177,6 +189,8 @@ static int bb_end_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir
 	struct bb_buffer *buf = dmabuf->priv;
 	struct bb_attachment *a;
 
+	if (buf->uncached)
+		return 0;
 	mutex_lock(&buf->lock);
 	if (buf->vmap_cnt)
 		flush_kernel_vmap_range(buf->vaddr, buf->len);
@@ -197,6 +211,8 @@ static int bb_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	/* Private (copy-on-write) mappings of device memory make no sense. */
 	if (!(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
 		return -EINVAL;
+	if (buf->uncached)
+		vma->vm_page_prot = pgprot_writecombine(vma->vm_page_prot);
 
 	for (addr = vma->vm_start; addr < vma->vm_end; addr += PAGE_SIZE, pgoff++) {
 		if (pgoff >= npages)
@@ -224,7 +240,8 @@ static int bb_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		}
 		for (i = 0; i < npages; i++)
 			pages[i] = buf->chunk.page + i;
-		buf->vaddr = vmap(pages, npages, VM_MAP, PAGE_KERNEL);
+		buf->vaddr = vmap(pages, npages, VM_MAP,
+				  buf->uncached ? pgprot_writecombine(PAGE_KERNEL) : PAGE_KERNEL);
 		kvfree(pages);
 		if (!buf->vaddr) {
 			ret = -ENOMEM;
@@ -277,6 +294,22 @@ static const struct dma_buf_ops bb_dma_buf_ops = {
 	.release = bb_release,
 };
 
+/*
+ * The pages of an uncached region are still mapped cacheable in the kernel's linear map, and
+ * were just cleared through it (or by the page allocator). Write those lines back and drop
+ * them before the CPU sees the buffer only write-combined and devices only without cache
+ * maintenance, as dma_alloc_coherent() does for its buffers.
+ */
+static int bb_flush_for_uncached(struct bb_region *r, struct page *page, size_t len)
+{
+	dma_addr_t dma = dma_map_page(r->dev, page, 0, len, DMA_BIDIRECTIONAL);
+
+	if (dma_mapping_error(r->dev, dma))
+		return -ENOMEM;
+	dma_unmap_page(r->dev, dma, len, DMA_BIDIRECTIONAL);
+	return 0;
+}
+
 /**
  * bb_buffer_allocate() - allocate a buffer from a region and export it
  * @r: the region
@@ -305,10 +338,16 @@ struct dma_buf *bb_buffer_allocate(struct bb_region *r, const char *name, size_t
 	INIT_LIST_HEAD(&buf->attachments);
 	buf->region = r;
 	buf->len = len;
+	buf->uncached = r->uncached;
 
 	ret = bb_region_alloc(r, len, &buf->chunk);
 	if (ret)
 		goto free_buf;
+	if (buf->uncached) {
+		ret = bb_flush_for_uncached(r, buf->chunk.page, len);
+		if (ret)
+			goto free_memory;
+	}
 
 	exp_info.exp_name = name;
 	exp_info.owner = THIS_MODULE;

@@ -104,6 +104,7 @@ static void bb_setup_region(const char *name, struct reserved_mem *rmem, bool is
 		if (ret)
 			goto destroy_region;
 		bb_read_recycle_ms(r, np);
+		r->uncached = of_property_read_bool(np, BB_UNCACHED_PROP);
 	}
 
 	bb_try_add_heap(r, r->name);
@@ -121,9 +122,9 @@ static void bb_setup_region(const char *name, struct reserved_mem *rmem, bool is
 		goto destroy_region;
 
 	list_add_tail(&r->list, &bb_regions);
-	dev_info(r->dev, "region %s: %llu bytes%s, %u alias(es)\n", r->name,
+	dev_info(r->dev, "region %s: %llu bytes%s%s, %u alias(es)\n", r->name,
 		 (unsigned long long)r->size, is_default ? ", default CMA area" : "",
-		 r->n_aliases);
+		 r->uncached ? ", uncached" : "", r->n_aliases);
 	return;
 
 destroy_region:

@@ -84,6 +84,11 @@ static ssize_t default_show(struct kobject *kobj, struct kobj_attribute *attr, c
 	return sysfs_emit(buf, "%d\n", to_region(kobj)->is_default);
 }
 
+static ssize_t uncached_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", to_region(kobj)->uncached);
+}
+
 static ssize_t size_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%llu\n", (unsigned long long)to_region(kobj)->size);
@@ -123,6 +128,7 @@ static struct kobj_attribute heaps_attr = __ATTR_RO(heaps);
 static struct kobj_attribute aliases_attr = __ATTR_RO(aliases);
 static struct kobj_attribute default_attr = __ATTR_RO(default);
 static struct kobj_attribute size_attr = __ATTR_RO(size);
+static struct kobj_attribute uncached_attr = __ATTR_RO(uncached);
 static struct kobj_attribute base_attr = __ATTR(base, 0400, base_show, NULL);
 static struct kobj_attribute recycle_ms_attr = __ATTR_RW(recycle_ms);
 
@@ -131,6 +137,7 @@ static struct attribute *bb_region_attrs[] = {
 	&aliases_attr.attr,
 	&default_attr.attr,
 	&size_attr.attr,
+	&uncached_attr.attr,
 	&bytes_allocated_attr.attr.attr,
 	&buffers_allocated_attr.attr.attr,
 	&peak_bytes_attr.attr.attr,

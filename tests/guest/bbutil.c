@@ -96,6 +96,10 @@ int bb_regions(struct bb_region *r, int max)
 		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/default", de->d_name);
 		if (bb_read_u64(path, &def) == 0)
 			x->is_default = def == 1;
+		uint64_t uc = 0;
+		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/uncached", de->d_name);
+		if (bb_read_u64(path, &uc) == 0)
+			x->uncached = uc == 1;
 		x->bounds_known = x->have_base &&
 				  !(x->base == 0 && !strcmp(x->name, "default_cma_region"));
 		snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/heaps", de->d_name);

@@ -27,6 +27,7 @@ struct bb_region {
 	 * from DT (cma= or Kconfig): 6.1 cannot tell the module where it is, so base reads 0x0. */
 	bool bounds_known;
 	bool is_default;
+	bool uncached;                    /* the region's "uncached" file reads 1 */
 };
 
 struct bb_stats {

@@ -234,6 +234,21 @@ out:;
 
 /* ---------- per-region cases ---------- */
 
+/* sysfs "uncached" says what the region's node in the live device tree says. */
+static void case_uncached_from_dt(struct h_case *c, void *arg)
+{
+	const struct bb_region *r = arg;
+	char path[512];
+	snprintf(path, sizeof(path), "/sys/firmware/devicetree/base/reserved-memory/%s/bufbroker,uncached",
+		 r->name);
+	bool in_dt = access(path, F_OK) == 0;
+	CHECK(c, r->uncached == in_dt, "%s: sysfs uncached=%d, but the live DT %s bufbroker,uncached",
+	      r->name, r->uncached, in_dt ? "has" : "has no");
+	if (r->uncached)
+		h_note("%s: uncached (write-combined CPU mappings, no cache maintenance)", r->name);
+out:;
+}
+
 struct placement_arg {
 	const struct bb_region *r;
 	uint64_t len;
@@ -1342,6 +1357,8 @@ int main(int argc, char **argv)
 		h_run(name, case_oversize, (void *)r);
 		snprintf(name, sizeof(name), "%s: new buffers are zeroed", r->name);
 		h_run(name, case_zeroing, (void *)r);
+		snprintf(name, sizeof(name), "%s: uncached exactly when the DT says so", r->name);
+		h_run(name, case_uncached_from_dt, (void *)r);
 	}
 	if (!test_region) {
 		printf("not ok - %s: heap %s: not found in any region\n", h_prog(),

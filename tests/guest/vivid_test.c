@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -595,6 +596,158 @@ out:
 		close(cap);
 }
 
+/* ---------- cache maintenance of a hand-off, counted with the function tracer ---------- */
+
+#define TRACEFS "/sys/kernel/tracing"
+/* arm64's per-range cache maintenance for non-coherent DMA (arch/arm64/mm/dma-mapping.c). */
+#define MAINT_FUNCS "arch_sync_dma_for_cpu arch_sync_dma_for_device"
+
+static int trace_set(const char *file, const char *val)
+{
+	char path[128];
+	snprintf(path, sizeof(path), TRACEFS "/%s", file);
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* tracefs takes one word of a filter list per write(): write the rest again. */
+	size_t done = 0, len = strlen(val);
+	int e = 0;
+	while (done < len && !e) {
+		ssize_t n = write(fd, val + done, len - done);
+		if (n > 0)
+			done += (size_t)n;
+		else
+			e = n < 0 ? -errno : -EIO;
+	}
+	close(fd);
+	return e;
+}
+
+static void trace_reset(void)
+{
+	trace_set("tracing_on", "0");
+	trace_set("current_tracer", "nop");
+	trace_set("set_ftrace_filter", "");
+	trace_set("set_ftrace_pid", "");
+	trace_set("trace", "");
+}
+
+/* Calls of MAINT_FUNCS in the trace buffer, or -errno. */
+static int trace_count_maint(void)
+{
+	FILE *f = fopen(TRACEFS "/trace", "re");
+	if (!f)
+		return -errno;
+	char line[512];
+	int n = 0;
+	while (fgets(line, sizeof(line), f))
+		if (line[0] != '#' && strstr(line, "arch_sync_dma_for_") && ++n <= 8)
+			h_note("traced: %.*s", (int)strcspn(line, "\n"), line);
+	fclose(f);
+	return n;
+}
+
+/*
+ * One hand-off of a buffer from @heap, traced: import into the capture queue (vb2 maps the
+ * attachment) and a CPU access bracket (DMA_BUF_IOCTL_SYNC start and end, read-write), as
+ * bb-video does per frame. Returns the number of cache-maintenance calls this process made, or
+ * -1 after H_FAIL / h_skip.
+ */
+static int traced_handoff(struct h_case *c, const char *heap)
+{
+	int fd = -1, hfd = -1, b = -1, n = -1;
+	struct fmt f;
+	char pid[16];
+
+	fd = open(cap_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	CHECK(c, fd >= 0, "%s: %s", cap_path, strerror(errno));
+	if (setup_format(c, fd, &f) < 0)
+		goto out;
+	struct v4l2_requestbuffers rb = { .count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+					  .memory = V4L2_MEMORY_DMABUF };
+	CHECK(c, xioctl(fd, VIDIOC_REQBUFS, &rb) == 0 && rb.count >= 1, "REQBUFS: %s",
+	      strerror(errno));
+	hfd = bb_heap_open(heap);
+	CHECK(c, hfd >= 0, "open heap %s: %s", heap, strerror(errno));
+	size_t len = (size_t)((f.sizeimage + bb_page_size() - 1) & ~(bb_page_size() - 1));
+	b = bb_heap_alloc(hfd, len);
+	CHECK(c, b >= 0, "alloc %zu from %s: %s", len, heap, strerror(-b));
+
+	trace_reset();
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	int e = trace_set("set_ftrace_filter", MAINT_FUNCS);
+	if (e < 0) {
+		h_skip(c, "cannot trace %s on this kernel: %s", MAINT_FUNCS, strerror(-e));
+		goto out;
+	}
+	CHECK(c, trace_set("set_ftrace_pid", pid) == 0 && trace_set("current_tracer", "function") == 0 &&
+			 trace_set("tracing_on", "1") == 0,
+	      "cannot start the function tracer: %s", strerror(errno));
+	struct v4l2_buffer vb = { .index = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+				  .memory = V4L2_MEMORY_DMABUF, .length = (uint32_t)len };
+	vb.m.fd = b;
+	CHECK(c, xioctl(fd, VIDIOC_QBUF, &vb) == 0, "QBUF %s buffer: %s", heap, strerror(errno));
+	CHECK(c, bb_sync(b, true, DMA_BUF_SYNC_RW) == 0, "sync start: %s", strerror(errno));
+	CHECK(c, bb_sync(b, false, DMA_BUF_SYNC_RW) == 0, "sync end: %s", strerror(errno));
+	trace_set("tracing_on", "0");
+	n = trace_count_maint();
+	CHECK(c, n >= 0, "read " TRACEFS "/trace: %s", strerror(-n));
+out:
+	trace_reset();
+	if (fd >= 0) {
+		struct v4l2_requestbuffers z = { .count = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
+						 .memory = V4L2_MEMORY_DMABUF };
+		xioctl(fd, VIDIOC_REQBUFS, &z);
+		close(fd);
+	}
+	if (b >= 0)
+		close(b);
+	if (hfd >= 0)
+		close(hfd);
+	return c->failed || c->skipped ? -1 : n;
+}
+
+/*
+ * A region marked bufbroker,uncached hands buffers to a non-coherent device and to the CPU with
+ * no cache maintenance at all; a cached region's buffer gets it on the import and on both ends
+ * of the CPU bracket. Counted, not timed: the calls either happen or they do not.
+ */
+static void case_uncached_no_maintenance(struct h_case *c, void *arg)
+{
+	(void)arg;
+	static struct bb_region regs[BB_MAX_REGIONS];
+	const struct bb_region *unc = NULL, *cached = NULL;
+	int n = bb_regions(regs, BB_MAX_REGIONS);
+	CHECK(c, n > 0, "no regions: %s", strerror(-n));
+	for (int i = 0; i < n; i++) {
+		if (!regs[i].n_heaps)
+			continue;
+		if (regs[i].uncached && !unc)
+			unc = &regs[i];
+		else if (!regs[i].uncached && !cached)
+			cached = &regs[i];
+	}
+	if (!unc || !cached) {
+		h_skip(c, "needs an uncached and a cached region (the board's camera and video)");
+		return;
+	}
+	if (access(TRACEFS "/trace", F_OK) != 0)
+		mount("nodev", TRACEFS, "tracefs", 0, NULL);
+	int nc = traced_handoff(c, cached->heaps[0]);
+	if (nc < 0)
+		return;
+	int nu = traced_handoff(c, unc->heaps[0]);
+	if (nu < 0)
+		return;
+	h_note("cache-maintenance calls for import + SYNC start/end: %s (cached) %d, %s (uncached) %d",
+	       cached->name, nc, unc->name, nu);
+	CHECK(c, nc >= 3, "%s: only %d maintenance calls for a cached buffer (want map + 2 syncs); "
+	      "is the vivid device DMA-coherent?", cached->name, nc);
+	CHECK(c, nu == 0, "%s is uncached, yet its hand-off made %d cache-maintenance calls",
+	      unc->name, nu);
+out:;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -630,5 +783,7 @@ int main(int argc, char **argv)
 		       : "capture colour bars into heap dma-bufs",
 	      case_capture, NULL);
 	h_run("non-contiguous dma-buf refused by dma-contig", case_noncontig_refused, NULL);
+	h_run("uncached region: hand-off without cache maintenance, cached region: with",
+	      case_uncached_no_maintenance, NULL);
 	return h_exit_status();
 }

@@ -25,6 +25,7 @@ for r in camera@78000000 video@7c000000; do
 done
 check "camera and video aliases" sh -c "grep -q 'bufbroker,heap-aliases = \"camera\"' '$tmp/board.dts' && grep -q 'bufbroker,heap-aliases = \"video\"' '$tmp/board.dts'"
 check "video region recycles (bufbroker,recycle-ms = <1000>), camera does not" sh -c "grep -A8 'video@7c000000 {' '$tmp/board.dts' | grep -q 'bufbroker,recycle-ms = <0x3e8>' && ! grep -A8 'camera@78000000 {' '$tmp/board.dts' | grep -q recycle-ms"
+check "camera region is uncached (bufbroker,uncached), video is not" sh -c "grep -A12 'camera@78000000 {' '$tmp/board.dts' | grep -q 'bufbroker,uncached;' && ! grep -A12 'video@7c000000 {' '$tmp/board.dts' | grep -q uncached"
 check "devices reference their regions" sh -c "grep -A3 'camera-sensor {' '$tmp/board.dts' | grep -q memory-region && grep -A3 'video-codec {' '$tmp/board.dts' | grep -q memory-region"
 check "no-map carve-out present" sh -c "grep -A3 'firmware@7f000000 {' '$tmp/board.dts' | grep -q no-map"
 check "i.MX8MP example overlay compiles" dtc -q -@ -I dts -O dtb -o "$tmp/ex.dtbo" "$top/dts/examples/imx8mp-evk-bufbroker.dtso"
