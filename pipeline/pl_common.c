@@ -112,7 +112,7 @@ int pl_send(int sock, struct pl_msg *m, int fd)
 	return n == (ssize_t)sizeof(*m) ? 0 : -EIO;
 }
 
-int pl_recv(int sock, struct pl_msg *m, int *fd)
+static int pl_recv_flags(int sock, struct pl_msg *m, int *fd, int flags)
 {
 	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
 	union {
@@ -127,7 +127,7 @@ int pl_recv(int sock, struct pl_msg *m, int *fd)
 	if (fd)
 		*fd = -1;
 	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
@@ -158,6 +158,16 @@ int pl_recv(int sock, struct pl_msg *m, int *fd)
 	if (fd)
 		*fd = got;
 	return 1;
+}
+
+int pl_recv(int sock, struct pl_msg *m, int *fd)
+{
+	return pl_recv_flags(sock, m, fd, 0);
+}
+
+int pl_recv_nowait(int sock, struct pl_msg *m, int *fd)
+{
+	return pl_recv_flags(sock, m, fd, MSG_DONTWAIT);
 }
 
 static socklen_t pl_addr(const char *name, struct sockaddr_un *sa)

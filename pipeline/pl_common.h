@@ -69,6 +69,8 @@ int pl_send(int sock, struct pl_msg *m, int fd);
 /* Receive one message; *fd gets a passed fd or -1 (fd may be NULL: passed fds are closed).
  * Returns 1, 0 on EOF, or -errno (-EPROTO for a malformed message). */
 int pl_recv(int sock, struct pl_msg *m, int *fd);
+/* pl_recv without waiting: -EAGAIN when no message is queued. */
+int pl_recv_nowait(int sock, struct pl_msg *m, int *fd);
 void pl_msg_init(struct pl_msg *m, enum pl_msg_type type, uint32_t index);
 
 /* "@name" = abstract socket, else a path. For a path, a stale socket is replaced, and the new
