@@ -43,7 +43,12 @@
 /* Capture buffers queued to vivid below which a DONE from bb-video wakes us at once. */
 #define CAM_MIN_QUEUED 2
 
-static unsigned int o_frames = 300, o_buffers = 4, o_width = 1280, o_height = 720, o_fps = 30;
+/*
+ * Five buffers: bb-video holds two (the one on display, the one just queued behind it, as a
+ * display does), vivid fills one and has one queued, and one is on its way back. With four,
+ * every returned buffer has to wake the camera to keep vivid supplied.
+ */
+static unsigned int o_frames = 300, o_buffers = 5, o_width = 1280, o_height = 720, o_fps = 30;
 static unsigned int o_inject_stale; /* test: after this many DONEs, resend a buffer uncaptured */
 static const char *o_socket = PL_DEFAULT_SOCKET, *o_group, *o_role = "camera",
 		  *o_target = "role:video", *o_direct, *o_region = "camera", *o_check;

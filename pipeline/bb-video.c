@@ -60,6 +60,9 @@ static void parse(int argc, char **argv)
 	}
 }
 
+/* Buffers the camera should keep for capture while we hold the rest (see the main loop). */
+#define VIDEO_CAMERA_SPARE 3
+
 struct state {
 	int sock, out;
 	unsigned int nbuf;
@@ -313,7 +316,15 @@ int main(int argc, char **argv)
 		bool outstanding = n_out > 0;
 		if (got_bye && !outstanding)
 			break;
-		r = poll(p, s.out >= 0 && outstanding ? 2 : 1, 10000);
+		/*
+		 * Like a display, the output hands a buffer back one frame later. Those are
+		 * dequeued when the next FRAME arrives, without a wake-up of their own (a
+		 * context switch), as long as the camera keeps VIDEO_CAMERA_SPARE buffers;
+		 * holding more, or at the end of the stream, the output wakes us too.
+		 */
+		bool poll_out = s.out >= 0 && outstanding &&
+				(flushing || n_out + VIDEO_CAMERA_SPARE > s.nbuf);
+		r = poll(p, poll_out ? 2 : 1, 10000);
 		if (r == 0) {
 			pl_log("stalled after %u frames", s.frames);
 			goto out;
@@ -339,6 +350,10 @@ int main(int argc, char **argv)
 				bye = m;
 				got_bye = true;
 			} else if (m.type == PL_FRAME && m.index < s.nbuf && !s.at_output[m.index]) {
+				if (s.out >= 0 && (r = output_dequeue(&s)) < 0) {
+					pl_log("output DQBUF: %s", strerror(-r));
+					goto out;
+				}
 				if ((r = on_frame(&s, &m)) < 0)
 					goto out;
 				if (m.u.frame.flags & PL_FRAME_LAST)
