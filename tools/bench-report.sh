@@ -32,6 +32,7 @@ if [ -s "$g/heap.csv" ]; then
 	echo "It is alloc_contig_range()'s fixed work (drain_all_pages, lru_cache_disable + synchronize_rcu_expedited,"
 	echo "under TCG ~0.4-3 ms idle): the \"net\" column subtracts it from the median to show the size-dependent part."
 	echo "The floor is memset(0) into pre-faulted anonymous memory, timed right after each alloc+free (interleaved)."
+	awk -F, '$4 == "uncached=1" { printf "%s is uncached (bufbroker,uncached): each of its allocations also writes the cleared buffer back from the CPU caches (one cache-maintenance pass over it), and its figures include that.\n", $1 }' "$g/regions.csv" 2>/dev/null
 	echo
 	if [ -s "$g/trace-4k.txt" ]; then
 		echo "Measured (function_graph of alloc_contig_range(), 4 KiB allocations from the idle camera region; the"
@@ -228,6 +229,7 @@ if [ -s "$g/pipeline.txt" ]; then
 	echo "Runs in this order in one boot (pipeline/guest/pipeline.sh, PL_MODE \"$(cat "$g/pipeline-modes.txt" 2>/dev/null)\"):"
 	echo "copy = bb-copy-pipeline (MMAP + 2 memcpy); direct = bb-camera --direct + bb-video (fds over SCM_RIGHTS);"
 	echo "broker = bb-camera/bb-video as camera-client/video-client through bufbrokerd (share tokens)."
+	awk -F, '$1 ~ /^camera/ { printf "Zero-copy buffers come from the %s region, %s.\n", $1, ($4 == "uncached=1" ? "uncached (bufbroker,uncached in the DT: write-combined CPU mappings, no cache maintenance)" : "cached (cache maintenance over the frame at each SYNC start and end)") }' "$g/regions.csv" 2>/dev/null
 	echo
 	echo "| run | mode | frames | verified | fps | CPU ms/frame | sys ms/frame |"
 	echo "|---:|---|---:|---:|---:|---:|---:|"
@@ -241,7 +243,7 @@ if [ -s "$g/pipeline.txt" ]; then
 			printf "\nMean CPU per frame: zero-copy %.2f ms (%d runs), copy %.2f ms (%d runs): ratio **%.2f×**, target ≤ 0.5×: %s.\n", z, c["zero-copy"], k, c["copy"], z / k, (z / k <= 0.5 ? "met" : "**missed**")
 			for (m in c) if (m == "direct" || m == "broker")
 				printf "By path: zero-copy %s %.2f ms (%d runs) = %.2f× copy.\n", m, s[m] / c[m], c[m], s[m] / c[m] / k
-			print "CPU: getrusage of the camera and video processes over the whole run, set-up included (connect, allocate, import), divided by the frames."
+			print "CPU: getrusage of the camera and video processes from STREAMON to the last frame (allocation, import and mmap before it are not counted), divided by the frames."
 		} }' "$g/pipeline.txt"
 else
 	echo "(not run: no pipeline in the image, or a smoke run)"

@@ -47,7 +47,7 @@ part "1 heap allocation vs memset"
 load_heap_module || { echo "not ok - bench: module loads"; exit 1; }
 ls /dev/dma_heap | sed 's/^/# heap node /'
 for r in /sys/kernel/bufbroker/regions/*; do
-	echo "$(basename "$r"),$(cat "$r/size"),$(cat "$r/heaps" | tr '\n' ' ')"
+	echo "$(basename "$r"),$(cat "$r/size"),$(cat "$r/heaps" | tr '\n' ' '),uncached=$(cat "$r/uncached")"
 done >$O/regions.csv
 # Fresh allocations first: recycling off everywhere (the board turns it on for video in the DT;
 # its value is put back after the recycled run below).
