@@ -113,6 +113,15 @@ region=$(grep -m1 '^REGION-CHECK SUMMARY' $O/region-check.log)
 rc_copy=$?
 cp=$(grep -m1 '^PIPELINE mode=copy' $O/copy.log)
 
+# ---- negative: the verifier must catch one stale frame (direct mode, as root) ---------------
+# bb-camera --inject-stale 10 sends buffer i again after its 10th DONE without capturing into it.
+bb-camera --direct camera --frames 30 --socket @bb-stale --inject-stale 10 >$O/stale-camera.log 2>&1 &
+stale_cam=$!
+bb-video --socket @bb-stale --png-max 0 >$O/stale-video.log 2>&1
+rc_stale=$?
+wait $stale_cam
+stale=$(grep -m1 '^PIPELINE ' $O/stale-video.log)
+
 # ---- checks -------------------------------------------------------------------------------
 field() { # LINE KEY
 	echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
@@ -163,6 +172,11 @@ if [ $rc_copy = 0 ] && [ "$f" = 0 ] && [ "${v:-0}" -ge "$PL_FRAMES" ]; then
 	ok "copy baseline: $v frames verified, fps $(field "$cp" fps), $(field "$cp" cpu_ms_per_frame) cpu ms/frame"
 else
 	nok "copy baseline: every frame verified" "exit $rc_copy: ${cp:-$(tail -n 2 $O/copy.log | tr '\n' ' ')}"
+fi
+if [ $rc_stale != 0 ] && [ "$(field "$stale" failed)" = 1 ] && [ "$(field "$stale" verified)" = 29 ]; then
+	ok "a stale frame injected by the camera is caught (1 of 30 failed, bb-video exit $rc_stale)"
+else
+	nok "a stale frame injected by the camera is caught" "bb-video exit $rc_stale: ${stale:-$(tail -n 2 $O/stale-video.log | tr '\n' ' ')}"
 fi
 # Kernel log. One known message is not ours and is only noted: vivid's capture/output kthreads
 # compute their next wake-up from jiffies and, when the emulated CPU was stalled (an overloaded host),
