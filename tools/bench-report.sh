@@ -229,6 +229,7 @@ if [ -s "$g/pipeline.txt" ]; then
 	echo "Runs in this order in one boot (pipeline/guest/pipeline.sh, PL_MODE \"$(cat "$g/pipeline-modes.txt" 2>/dev/null)\"):"
 	echo "copy = bb-copy-pipeline (MMAP + 2 memcpy); direct = bb-camera --direct + bb-video (fds over SCM_RIGHTS);"
 	echo "broker = bb-camera/bb-video as camera-client/video-client through bufbrokerd (share tokens)."
+	echo "No mode keeps frames for PNGs while timed (PL_PNG_MAX=0): each kept frame costs a 1.8 MB copy into fresh memory."
 	awk -F, '$1 ~ /^camera/ { printf "Zero-copy buffers come from the %s region, %s.\n", $1, ($4 == "uncached=1" ? "uncached (bufbroker,uncached in the DT: write-combined CPU mappings, no cache maintenance)" : "cached (cache maintenance over the frame at each SYNC start and end)") }' "$g/regions.csv" 2>/dev/null
 	echo
 	echo "| run | mode | frames | verified | fps | CPU ms/frame | sys ms/frame |"

@@ -7,7 +7,9 @@
 #      video-client (tokens through the broker), bb-region-check as root proving placement
 # Region usage before/during/after, PNGs in /out/frames, logs in /out/pipeline/.
 # Environment: PL_FRAMES (default 120), PL_BIN (default /usr/bin), PL_MODE: "all" (= copy direct
-# stale broker) or a list of those, run in that order (repeats allowed, e.g. "broker copy broker copy").
+# stale broker) or a list of those, run in that order (repeats allowed, e.g. "broker copy broker copy"),
+# PL_PNG_MAX: frames each mode keeps for PNGs (default: the programs' own, direct mode none);
+# `make bench` sets 0, so no mode copies frames aside while it is timed.
 # Exit 0 iff every part that ran passed. Used by pipeline/guest/run-busybox.sh.
 PL_FRAMES=${PL_FRAMES:-120}
 PL_BIN=${PL_BIN:-/usr/bin}
@@ -32,7 +34,7 @@ usage_snapshot before | tee $O/usage.txt
 
 run_copy() {
 	echo "== copy baseline ($PL_FRAMES frames)"
-	$PL_BIN/bb-copy-pipeline --frames "$PL_FRAMES" --out /out/frames 2>&1 | tee $O/last.log
+	$PL_BIN/bb-copy-pipeline --frames "$PL_FRAMES" --out /out/frames ${PL_PNG_MAX:+--png-max "$PL_PNG_MAX"} 2>&1 | tee $O/last.log
 	cat $O/last.log >>$O/copy.log
 	grep -q '^PIPELINE mode=copy .* failed=0 ' $O/last.log || rc=1
 }
@@ -42,7 +44,7 @@ run_direct() {
 	$PL_BIN/bb-camera --direct camera --frames "$PL_FRAMES" --socket @bb-direct \
 		>$O/direct-camera.log.new 2>&1 &
 	cam=$!
-	$PL_BIN/bb-video --socket @bb-direct --png-max 0 2>&1 | tee $O/last.log
+	$PL_BIN/bb-video --socket @bb-direct --png-max "${PL_PNG_MAX:-0}" 2>&1 | tee $O/last.log
 	wait $cam || rc=1
 	cat $O/last.log >>$O/direct-video.log
 	cat $O/direct-camera.log.new | tee -a $O/direct-camera.log
@@ -98,7 +100,7 @@ run_broker() {
 	cam=$!
 	(sleep 8; usage_snapshot during >$O/usage-during.txt) &
 	snap=$!
-	$PL_BIN/bb-runas video-client $PL_BIN/bb-video --out /out/frames 2>&1 | tee $O/last.log
+	$PL_BIN/bb-runas video-client $PL_BIN/bb-video --out /out/frames ${PL_PNG_MAX:+--png-max "$PL_PNG_MAX"} 2>&1 | tee $O/last.log
 	wait $cam || rc=1
 	wait $rcp || rc=1
 	cat $O/last.log >>$O/video.log

@@ -169,7 +169,7 @@ cp /tmp/bufbrokerd.log $O/ 2>/dev/null
 part "6 pipeline"
 if [ "$PL_FRAMES" -gt 0 ] && [ -x /etc/bufbroker-guest/pipeline.sh ] && [ -x /usr/bin/bb-camera ]; then
 	echo "copy direct broker copy direct broker" >$O/pipeline-modes.txt
-	PL_FRAMES=$PL_FRAMES PL_MODE="copy direct broker copy direct broker" \
+	PL_FRAMES=$PL_FRAMES PL_PNG_MAX=0 PL_MODE="copy direct broker copy direct broker" \
 		sh /etc/bufbroker-guest/pipeline.sh >$O/pipeline.log 2>&1
 	rc=$?
 	grep -E '^(PIPELINE|CAMERA) ' $O/pipeline.log | tee $O/pipeline.txt
