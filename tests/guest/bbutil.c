@@ -183,18 +183,43 @@ int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *
 	return region_read_files(r, f, dst, 3);
 }
 
+int bb_write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t done = 0, len = strlen(value);
+	int e = 0;
+	while (done < len && !e) {
+		ssize_t n = write(fd, value + done, len - done);
+		if (n > 0)
+			done += (size_t)n;
+		else
+			e = n < 0 ? -errno : -EIO;
+	}
+	close(fd);
+	return e;
+}
+
+int bb_region_dt_prop(const struct bb_region *r, const char *prop, void *buf, size_t len)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "/sys/firmware/devicetree/base/reserved-memory/%s/%s", r->name,
+		 prop);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len);
+	int e = n < 0 ? -errno : (int)n;
+	close(fd);
+	return e;
+}
+
 int bb_region_set_recycle_ms(const struct bb_region *r, const char *value)
 {
 	char path[512];
 	snprintf(path, sizeof(path), BB_SYSFS_REGIONS "/%s/recycle_ms", r->name);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(value);
-	ssize_t n = write(fd, value, len);
-	int e = n < 0 ? -errno : (size_t)n == len ? 0 : -EIO;
-	close(fd);
-	return e;
+	return bb_write_file(path, value);
 }
 
 int bb_heap_nodes(char names[][BB_NAME_LEN], int max)

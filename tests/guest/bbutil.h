@@ -46,11 +46,18 @@ size_t bb_page_size(void);
 int bb_read_file(const char *path, char *buf, size_t len);
 /* Parse a decimal or 0x-hex unsigned file. Returns 0 or -errno. */
 int bb_read_u64(const char *path, uint64_t *out);
+/* Write @value to a sysfs or tracefs file as `echo -n value > path` does (O_TRUNC; a partial
+ * write goes on with the rest: tracefs takes one word of a list per write()). Returns 0 or
+ * -errno, the kernel's answer to the write. */
+int bb_write_file(const char *path, const char *value);
 
 /* Regions from sysfs. Returns count (>= 0) or -errno. */
 int bb_regions(struct bb_region *r, int max);
 int bb_region_stats(const struct bb_region *r, struct bb_stats *s);
 int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *s);
+/* Property @prop of the region's node in the live device tree (/reserved-memory/<name>): up to
+ * @len bytes into @buf. Returns the bytes read (0 for a boolean property), -ENOENT without it. */
+int bb_region_dt_prop(const struct bb_region *r, const char *prop, void *buf, size_t len);
 /* Write the region's recycle_ms. Returns 0 or -errno (the kernel's answer to the write). */
 int bb_region_set_recycle_ms(const struct bb_region *r, const char *value);
 /* The region of @regs[0..n) that has heap node @heap (borrowed), or NULL. */

@@ -238,10 +238,8 @@ out:;
 static void case_uncached_from_dt(struct h_case *c, void *arg)
 {
 	const struct bb_region *r = arg;
-	char path[512];
-	snprintf(path, sizeof(path), "/sys/firmware/devicetree/base/reserved-memory/%s/bufbroker,uncached",
-		 r->name);
-	bool in_dt = access(path, F_OK) == 0;
+	char b[1];
+	bool in_dt = bb_region_dt_prop(r, "bufbroker,uncached", b, sizeof(b)) >= 0;
 	CHECK(c, r->uncached == in_dt, "%s: sysfs uncached=%d, but the live DT %s bufbroker,uncached",
 	      r->name, r->uncached, in_dt ? "has" : "has no");
 	if (r->uncached)

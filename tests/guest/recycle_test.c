@@ -73,15 +73,8 @@ static int touch_buf(int fd, uint64_t len, int fill, uint64_t *phys0, uint64_t *
 /* The region's bufbroker,recycle-ms in the live device tree, or 0 without one. */
 static uint64_t dt_recycle_ms(const struct bb_region *r)
 {
-	char path[512];
 	unsigned char b[4];
-	snprintf(path, sizeof(path), "/sys/firmware/devicetree/base/reserved-memory/%s/bufbroker,recycle-ms",
-		 r->name);
-	FILE *f = fopen(path, "rbe");
-	if (!f)
-		return 0;
-	size_t n = fread(b, 1, sizeof(b), f);
-	fclose(f);
+	int n = bb_region_dt_prop(r, "bufbroker,recycle-ms", b, sizeof(b));
 	return n == 4 ? (uint64_t)b[0] << 24 | (uint64_t)b[1] << 16 | (uint64_t)b[2] << 8 | b[3] : 0;
 }
 

@@ -606,21 +606,7 @@ static int trace_set(const char *file, const char *val)
 {
 	char path[128];
 	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	/* tracefs takes one word of a filter list per write(): write the rest again. */
-	size_t done = 0, len = strlen(val);
-	int e = 0;
-	while (done < len && !e) {
-		ssize_t n = write(fd, val + done, len - done);
-		if (n > 0)
-			done += (size_t)n;
-		else
-			e = n < 0 ? -errno : -EIO;
-	}
-	close(fd);
-	return e;
+	return bb_write_file(path, val);
 }
 
 static void trace_reset(void)
