@@ -294,22 +294,6 @@ static const struct dma_buf_ops bb_dma_buf_ops = {
 	.release = bb_release,
 };
 
-/*
- * The pages of an uncached region are still mapped cacheable in the kernel's linear map, and
- * were just cleared through it (or by the page allocator). Write those lines back and drop
- * them before the CPU sees the buffer only write-combined and devices only without cache
- * maintenance, as dma_alloc_coherent() does for its buffers.
- */
-static int bb_flush_for_uncached(struct bb_region *r, struct page *page, size_t len)
-{
-	dma_addr_t dma = dma_map_page(r->dev, page, 0, len, DMA_BIDIRECTIONAL);
-
-	if (dma_mapping_error(r->dev, dma))
-		return -ENOMEM;
-	dma_unmap_page(r->dev, dma, len, DMA_BIDIRECTIONAL);
-	return 0;
-}
-
 /**
  * bb_buffer_allocate() - allocate a buffer from a region and export it
  * @r: the region
@@ -343,11 +327,6 @@ struct dma_buf *bb_buffer_allocate(struct bb_region *r, const char *name, size_t
 	ret = bb_region_alloc(r, len, &buf->chunk);
 	if (ret)
 		goto free_buf;
-	if (buf->uncached) {
-		ret = bb_flush_for_uncached(r, buf->chunk.page, len);
-		if (ret)
-			goto free_memory;
-	}
 
 	exp_info.exp_name = name;
 	exp_info.owner = THIS_MODULE;

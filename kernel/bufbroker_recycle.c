@@ -21,13 +21,11 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/highmem.h>
 #include <linux/jiffies.h>
 #include <linux/list.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
-#include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/workqueue.h>
@@ -75,22 +73,6 @@ struct bb_recycled {
 	size_t len;
 	unsigned long expires;
 };
-
-/**
- * bb_clear_pages() - zero @count pages from @page on
- * @page: first page
- * @count: number of pages
- */
-void bb_clear_pages(struct page *page, unsigned long count)
-{
-	unsigned long i;
-
-	for (i = 0; i < count; i++) {
-		clear_highpage(page + i);
-		if (!((i + 1) % 512))
-			cond_resched();
-	}
-}
 
 static void bb_recycled_free(struct bb_region *r, struct list_head *list)
 {
@@ -224,7 +206,8 @@ int bb_recycle_set_ms(struct bb_region *r, unsigned int ms)
  * bb_recycle_take() - reuse a kept range of exactly @len bytes
  * @r: the region
  * @len: page-aligned buffer length
- * @c: filled with the range, cleared
+ * @c: filled with the range, cleared (and for an uncached region, out of the
+ *     CPU caches)
  *
  * Return: true if @c was filled.
  */
@@ -248,7 +231,10 @@ bool bb_recycle_take(struct bb_region *r, size_t len, struct bb_chunk *c)
 	*c = found->chunk;
 	kfree(found);
 	/* The range may have belonged to another process: clear all of it. */
-	bb_clear_pages(c->page, c->size >> PAGE_SHIFT);
+	if (bb_clear_for_reuse(r, c)) {
+		bb_mem_free(r, c);
+		return false;
+	}
 	return true;
 }
 

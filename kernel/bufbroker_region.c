@@ -175,7 +175,8 @@ bool bb_region_has_name(const struct bb_region *r, const char *name)
  * bb_region_alloc() - allocate from a region and account for it
  * @r: the region
  * @len: page-aligned, non-zero length
- * @c: filled with the allocation
+ * @c: filled with the allocation: zeroed, and for an uncached region with no
+ *     line of it left in the CPU caches
  *
  * Return: 0 or -ENOMEM; failures are counted.
  */
@@ -192,6 +193,11 @@ int bb_region_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 		/* Ranges we keep must never make our own allocation fail. */
 		if (ret == -ENOMEM && bb_recycle_drain(r))
 			ret = bb_mem_alloc(r, len, c);
+		if (!ret && r->uncached) {
+			ret = bb_flush_for_uncached(r, c);
+			if (ret)
+				bb_mem_free(r, c);
+		}
 	}
 
 	spin_lock(&r->stat_lock);

@@ -17,6 +17,7 @@
  * non-contiguous through pagemap before the import is tried. Without one the case is skipped.
  */
 #include "bbutil.h"
+#include "ftrace.h"
 #include "harness.h"
 
 #include <errno.h>
@@ -32,7 +33,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -598,40 +598,8 @@ out:
 
 /* ---------- cache maintenance of a hand-off, counted with the function tracer ---------- */
 
-#define TRACEFS "/sys/kernel/tracing"
 /* arm64's per-range cache maintenance for non-coherent DMA (arch/arm64/mm/dma-mapping.c). */
 #define MAINT_FUNCS "arch_sync_dma_for_cpu arch_sync_dma_for_device"
-
-static int trace_set(const char *file, const char *val)
-{
-	char path[128];
-	snprintf(path, sizeof(path), TRACEFS "/%s", file);
-	return bb_write_file(path, val);
-}
-
-static void trace_reset(void)
-{
-	trace_set("tracing_on", "0");
-	trace_set("current_tracer", "nop");
-	trace_set("set_ftrace_filter", "");
-	trace_set("set_ftrace_pid", "");
-	trace_set("trace", "");
-}
-
-/* Calls of MAINT_FUNCS in the trace buffer, or -errno. */
-static int trace_count_maint(void)
-{
-	FILE *f = fopen(TRACEFS "/trace", "re");
-	if (!f)
-		return -errno;
-	char line[512];
-	int n = 0;
-	while (fgets(line, sizeof(line), f))
-		if (line[0] != '#' && strstr(line, "arch_sync_dma_for_") && ++n <= 8)
-			h_note("traced: %.*s", (int)strcspn(line, "\n"), line);
-	fclose(f);
-	return n;
-}
 
 /*
  * One hand-off of a buffer from @heap, traced: import into the capture queue (vb2 maps the
@@ -643,7 +611,6 @@ static int traced_handoff(struct h_case *c, const char *heap)
 {
 	int fd = -1, hfd = -1, b = -1, n = -1;
 	struct fmt f;
-	char pid[16];
 
 	fd = open(cap_path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	CHECK(c, fd >= 0, "%s: %s", cap_path, strerror(errno));
@@ -659,27 +626,25 @@ static int traced_handoff(struct h_case *c, const char *heap)
 	b = bb_heap_alloc(hfd, len);
 	CHECK(c, b >= 0, "alloc %zu from %s: %s", len, heap, strerror(-b));
 
-	trace_reset();
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	int e = trace_set("set_ftrace_filter", MAINT_FUNCS);
-	if (e < 0) {
-		h_skip(c, "cannot trace %s on this kernel: %s", MAINT_FUNCS, strerror(-e));
+	int e = bb_ftrace_start(MAINT_FUNCS);
+	if (e == -EINVAL) {
+		h_skip(c, "cannot trace %s on this kernel", MAINT_FUNCS);
 		goto out;
 	}
-	CHECK(c, trace_set("set_ftrace_pid", pid) == 0 && trace_set("current_tracer", "function") == 0 &&
-			 trace_set("tracing_on", "1") == 0,
-	      "cannot start the function tracer: %s", strerror(errno));
+	CHECK(c, e == 0, "cannot start the function tracer: %s", strerror(-e));
 	struct v4l2_buffer vb = { .index = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 				  .memory = V4L2_MEMORY_DMABUF, .length = (uint32_t)len };
 	vb.m.fd = b;
 	CHECK(c, xioctl(fd, VIDIOC_QBUF, &vb) == 0, "QBUF %s buffer: %s", heap, strerror(errno));
 	CHECK(c, bb_sync(b, true, DMA_BUF_SYNC_RW) == 0, "sync start: %s", strerror(errno));
 	CHECK(c, bb_sync(b, false, DMA_BUF_SYNC_RW) == 0, "sync end: %s", strerror(errno));
-	trace_set("tracing_on", "0");
-	n = trace_count_maint();
-	CHECK(c, n >= 0, "read " TRACEFS "/trace: %s", strerror(-n));
+	char first[256];
+	n = bb_ftrace_stop_count("arch_sync_dma_for_", first, sizeof(first));
+	CHECK(c, n >= 0, "read the trace: %s", strerror(-n));
+	if (n > 0)
+		h_note("first traced call: %s", first);
 out:
-	trace_reset();
+	bb_ftrace_reset();
 	if (fd >= 0) {
 		struct v4l2_requestbuffers z = { .count = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE,
 						 .memory = V4L2_MEMORY_DMABUF };
@@ -717,8 +682,6 @@ static void case_uncached_no_maintenance(struct h_case *c, void *arg)
 		h_skip(c, "needs an uncached and a cached region (the board's camera and video)");
 		return;
 	}
-	if (access(TRACEFS "/trace", F_OK) != 0)
-		mount("nodev", TRACEFS, "tracefs", 0, NULL);
 	int nc = traced_handoff(c, cached->heaps[0]);
 	if (nc < 0)
 		return;

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bufbroker_heap: clearing ranges and readying them for the region's CPU
+ * mappings.
+ *
+ * A cached region's range only needs to be zero. An uncached region's range
+ * must also hold no CPU cache line of its own: the CPU sees its buffers only
+ * write-combined and devices get them without cache maintenance, so a dirty
+ * line written through the kernel's cacheable linear map could later be
+ * written back over a frame. Fresh pages were cleared through that linear
+ * map (init_on_alloc or bb_clear_pages()), so their lines are written back
+ * and dropped, as dma_alloc_coherent() does. A reused range of an uncached
+ * region has been touched only through write-combined mappings since then,
+ * so it is cleared through one as well, which leaves the caches out of it
+ * and saves two cache-maintenance passes over the range on every reuse.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/dma-mapping.h>
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/vmalloc.h>
+
+#include "bufbroker.h"
+
+/**
+ * bb_clear_pages() - zero @count pages from @page on, through the linear map
+ * @page: first page
+ * @count: number of pages
+ */
+void bb_clear_pages(struct page *page, unsigned long count)
+{
+	unsigned long i;
+
+	for (i = 0; i < count; i++) {
+		clear_highpage(page + i);
+		if (!((i + 1) % 512))
+			cond_resched();
+	}
+}
+
+/**
+ * bb_flush_for_uncached() - write back and drop the CPU cache lines of a range
+ * @r: the region (its device carries the DMA context)
+ * @c: the range
+ *
+ * Return: 0, or -ENOMEM if the range cannot be mapped for the region's device.
+ */
+int bb_flush_for_uncached(struct bb_region *r, const struct bb_chunk *c)
+{
+	dma_addr_t dma = dma_map_page(r->dev, c->page, 0, c->size, DMA_BIDIRECTIONAL);
+
+	if (dma_mapping_error(r->dev, dma))
+		return -ENOMEM;
+	dma_unmap_page(r->dev, dma, c->size, DMA_BIDIRECTIONAL);
+	return 0;
+}
+
+/* Zero a range through a temporary write-combined kernel mapping. */
+static int bb_clear_pages_wc(struct page *page, unsigned long count)
+{
+	struct page **pages;
+	unsigned long i;
+	void *vaddr;
+
+	pages = kvmalloc_array(count, sizeof(*pages), GFP_KERNEL);
+	if (!pages)
+		return -ENOMEM;
+	for (i = 0; i < count; i++)
+		pages[i] = page + i;
+	vaddr = vmap(pages, count, VM_MAP, pgprot_writecombine(PAGE_KERNEL));
+	kvfree(pages);
+	if (!vaddr)
+		return -ENOMEM;
+	memset(vaddr, 0, count << PAGE_SHIFT);
+	vunmap(vaddr);
+	return 0;
+}
+
+/**
+ * bb_clear_for_reuse() - clear a kept range for its next owner
+ * @r: the region
+ * @c: the range
+ *
+ * Return: 0, or -ENOMEM if an uncached region's range could be neither
+ * mapped write-combined nor flushed.
+ */
+int bb_clear_for_reuse(struct bb_region *r, const struct bb_chunk *c)
+{
+	unsigned long count = c->size >> PAGE_SHIFT;
+
+	if (!r->uncached) {
+		bb_clear_pages(c->page, count);
+		return 0;
+	}
+	if (!bb_clear_pages_wc(c->page, count))
+		return 0;
+	/* No room for the mapping: the slow way, as for fresh pages. */
+	bb_clear_pages(c->page, count);
+	return bb_flush_for_uncached(r, c);
+}
