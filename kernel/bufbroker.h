@@ -17,6 +17,7 @@
 
 #define BB_DEFAULT_HEAP_NAME	"default_cma_region"
 #define BB_ALIAS_PROP		"bufbroker,heap-aliases"
+#define BB_ALIAS_MAX_LEN	63
 #define BB_RECYCLE_PROP		"bufbroker,recycle-ms"
 #define BB_UNCACHED_PROP	"bufbroker,uncached"
 #define BB_RECYCLE_MAX_MS	60000

@@ -9,6 +9,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/ctype.h>
 #include <linux/err.h>
 #include <linux/module.h>
 #include <linux/of.h>
@@ -46,6 +47,22 @@ static void bb_try_add_heap(struct bb_region *r, const char *name)
 		dev_err(r->dev, "cannot create heap %s: %d\n", name, ret);
 }
 
+/*
+ * An alias becomes a /dev/dma_heap node and a name in bufbrokerd's policy:
+ * the binding's pattern, and no longer than the policy takes.
+ */
+static bool bb_alias_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (!len || len > BB_ALIAS_MAX_LEN || !isalnum(name[0]))
+		return false;
+	for (i = 1; i < len; i++)
+		if (!isalnum(name[i]) && !strchr("_.,+-", name[i]))
+			return false;
+	return true;
+}
+
 static int bb_read_aliases(struct bb_region *r, struct device_node *np)
 {
 	const char *alias;
@@ -60,6 +77,11 @@ static int bb_read_aliases(struct bb_region *r, struct device_node *np)
 	for (i = 0; i < n; i++) {
 		if (of_property_read_string_index(np, BB_ALIAS_PROP, i, &alias))
 			continue;
+		if (!bb_alias_valid(alias)) {
+			dev_warn(r->dev, "%s: \"%.*s\" is not a heap name (1 to %d of A-Z a-z 0-9 _ . , + -, starting with a letter or digit), skipped\n",
+				 BB_ALIAS_PROP, BB_ALIAS_MAX_LEN + 1, alias, BB_ALIAS_MAX_LEN);
+			continue;
+		}
 		r->aliases[r->n_aliases] = kstrdup(alias, GFP_KERNEL);
 		if (!r->aliases[r->n_aliases])
 			return -ENOMEM;
@@ -75,10 +97,17 @@ static int bb_read_aliases(struct bb_region *r, struct device_node *np)
  */
 static void bb_read_recycle_ms(struct bb_region *r, struct device_node *np)
 {
+	int len;
 	u32 ms;
 
-	if (of_property_read_u32(np, BB_RECYCLE_PROP, &ms))
+	if (!of_find_property(np, BB_RECYCLE_PROP, &len))
 		return;
+	/* of_property_read_u32() would take the first 4 bytes of anything longer. */
+	if (len != sizeof(ms) || of_property_read_u32(np, BB_RECYCLE_PROP, &ms)) {
+		dev_warn(r->dev, "%s must be one 32-bit cell, e.g. <1000>; ignored\n",
+			 BB_RECYCLE_PROP);
+		return;
+	}
 	if (bb_recycle_set_ms(r, ms))
 		dev_warn(r->dev, "%s = <%u> is above %u ms, ignored\n", BB_RECYCLE_PROP, ms,
 			 BB_RECYCLE_MAX_MS);

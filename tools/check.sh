@@ -85,6 +85,16 @@ if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
 	[ -f "$logs/guest-console.log" ] && cp "$logs/guest-console.log" "$logs/result-guest.log"
 fi
 
+# The board with malformed bufbroker properties in its DT (tools/mk-dtb-bad.sh), one boot
+# (tests/guest/dt-bad.sh): each is ignored with a kernel warning, the rest works.
+if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
+	step dtb-bad tools/mk-dtb-bad.sh build/board.dtb build/board-bad.dtb &&
+		step initramfs-dt-bad tools/mk-guest-image.sh dt-bad "$suite" "build/k/$suite/dt-bad.cpio.gz" &&
+		step guest-dt-bad tools/run-guest.sh -k "$kenv" -i "build/k/$suite/dt-bad.cpio.gz" \
+			-b build/board-bad.dtb -l "$logs/guest-dt-bad-console.log" -o "$logs/guest-dt-bad-out" -t 600
+	[ -f "$logs/guest-dt-bad-console.log" ] && cp "$logs/guest-dt-bad-console.log" "$logs/result-guest-dt-bad.log"
+fi
+
 # The systemd board, one boot (tests/guest/board-check.sh): the shipped units, udev rule, bus policy
 # and policy file ("ok - board: ..."), then the camera pipeline through bb-camera.service and
 # bb-video.service with a 30-frame stream plus the copy baseline ("ok - pipeline: ...").
