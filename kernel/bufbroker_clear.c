@@ -18,6 +18,7 @@
 
 #include <linux/dma-mapping.h>
 #include <linux/highmem.h>
+#include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -25,6 +26,9 @@
 #include <linux/vmalloc.h>
 
 #include "bufbroker.h"
+
+/* Pages cleared between two chances to reschedule (2 MiB with 4 KiB pages). */
+#define BB_CLEAR_BATCH	512UL
 
 /**
  * bb_clear_pages() - zero @count pages from @page on, through the linear map
@@ -37,7 +41,7 @@ void bb_clear_pages(struct page *page, unsigned long count)
 
 	for (i = 0; i < count; i++) {
 		clear_highpage(page + i);
-		if (!((i + 1) % 512))
+		if (!((i + 1) % BB_CLEAR_BATCH))
 			cond_resched();
 	}
 }
@@ -75,7 +79,11 @@ static int bb_clear_pages_wc(struct page *page, unsigned long count)
 	kvfree(pages);
 	if (!vaddr)
 		return -ENOMEM;
-	memset(vaddr, 0, count << PAGE_SHIFT);
+	for (i = 0; i < count; i += BB_CLEAR_BATCH) {
+		memset(vaddr + (i << PAGE_SHIFT), 0,
+		       min(count - i, BB_CLEAR_BATCH) << PAGE_SHIFT);
+		cond_resched();
+	}
 	vunmap(vaddr);
 	return 0;
 }
