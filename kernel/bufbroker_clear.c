@@ -11,8 +11,9 @@
  * map (init_on_alloc or bb_clear_pages()), so their lines are written back
  * and dropped, as dma_alloc_coherent() does. A reused range of an uncached
  * region has been touched only through write-combined mappings since then,
- * so it is cleared through one as well, which leaves the caches out of it
- * and saves two cache-maintenance passes over the range on every reuse.
+ * so it is cleared through one as well (from 16 pages up), which leaves the
+ * caches out of it and saves two cache-maintenance passes over the range on
+ * every reuse.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -29,6 +30,12 @@
 
 /* Pages cleared between two chances to reschedule (2 MiB with 4 KiB pages). */
 #define BB_CLEAR_BATCH	512UL
+/*
+ * Below this many pages, clearing through the linear map and flushing (two
+ * passes over at most 1024 cache lines) costs less than setting up and
+ * tearing down a write-combined kernel mapping.
+ */
+#define BB_WC_CLEAR_MIN_PAGES	16UL
 
 /**
  * bb_clear_pages() - zero @count pages from @page on, through the linear map
@@ -104,9 +111,9 @@ int bb_clear_for_reuse(struct bb_region *r, const struct bb_chunk *c)
 		bb_clear_pages(c->page, count);
 		return 0;
 	}
-	if (!bb_clear_pages_wc(c->page, count))
+	if (count >= BB_WC_CLEAR_MIN_PAGES && !bb_clear_pages_wc(c->page, count))
 		return 0;
-	/* No room for the mapping: the slow way, as for fresh pages. */
+	/* Small, or no room for the mapping: as for fresh pages. */
 	bb_clear_pages(c->page, count);
 	return bb_flush_for_uncached(r, c);
 }
