@@ -161,7 +161,7 @@ out:
 /* arm64's per-range cache maintenance for non-coherent DMA (arch/arm64/mm/dma-mapping.c). */
 #define MAINT_FUNCS "arch_sync_dma_for_cpu arch_sync_dma_for_device"
 
-/* Allocate 1 MiB with the cache-maintenance calls traced. Returns the count, or -errno (*fd is the
+/* Allocate @len with the cache-maintenance calls traced. Returns the count, or -errno (*fd is the
  * buffer on success). */
 static int traced_alloc(int *fd, uint64_t len)
 {
