@@ -150,6 +150,7 @@ bool bb_cma_pages_zeroed(void);
 void bb_clear_pages(struct page *page, unsigned long count);
 int bb_flush_for_uncached(struct bb_region *r, const struct bb_chunk *c);
 int bb_clear_for_reuse(struct bb_region *r, const struct bb_chunk *c);
+void *bb_vmap_range(struct page *page, unsigned long count, bool uncached);
 
 /* bufbroker_recycle.c */
 void bb_recycle_init(struct bb_region *r);

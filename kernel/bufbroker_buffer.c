@@ -227,22 +227,12 @@ static int bb_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 static int bb_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct bb_buffer *buf = dmabuf->priv;
-	unsigned long i, npages = buf->len >> PAGE_SHIFT;
-	struct page **pages;
 	int ret = 0;
 
 	mutex_lock(&buf->lock);
 	if (!buf->vmap_cnt) {
-		pages = kvmalloc_array(npages, sizeof(*pages), GFP_KERNEL);
-		if (!pages) {
-			ret = -ENOMEM;
-			goto unlock;
-		}
-		for (i = 0; i < npages; i++)
-			pages[i] = buf->chunk.page + i;
-		buf->vaddr = vmap(pages, npages, VM_MAP,
-				  buf->uncached ? pgprot_writecombine(PAGE_KERNEL) : PAGE_KERNEL);
-		kvfree(pages);
+		buf->vaddr = bb_vmap_range(buf->chunk.page, buf->len >> PAGE_SHIFT,
+					   buf->uncached);
 		if (!buf->vaddr) {
 			ret = -ENOMEM;
 			goto unlock;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bufbroker_heap: clearing ranges and readying them for the region's CPU
- * mappings.
+ * bufbroker_heap: clearing ranges, readying them for the region's CPU
+ * mappings, and mapping them into the kernel.
  *
  * A cached region's range only needs to be zero. An uncached region's range
  * must also hold no CPU cache line of its own: the CPU sees its buffers only
@@ -70,8 +70,15 @@ int bb_flush_for_uncached(struct bb_region *r, const struct bb_chunk *c)
 	return 0;
 }
 
-/* Zero a range through a temporary write-combined kernel mapping. */
-static int bb_clear_pages_wc(struct page *page, unsigned long count)
+/**
+ * bb_vmap_range() - map contiguous pages into the kernel, as the region's CPU sees them
+ * @page: first page
+ * @count: number of pages
+ * @uncached: map write-combined (an uncached region), else cacheable
+ *
+ * Return: the address (vunmap() it), or NULL.
+ */
+void *bb_vmap_range(struct page *page, unsigned long count, bool uncached)
 {
 	struct page **pages;
 	unsigned long i;
@@ -79,11 +86,21 @@ static int bb_clear_pages_wc(struct page *page, unsigned long count)
 
 	pages = kvmalloc_array(count, sizeof(*pages), GFP_KERNEL);
 	if (!pages)
-		return -ENOMEM;
+		return NULL;
 	for (i = 0; i < count; i++)
 		pages[i] = page + i;
-	vaddr = vmap(pages, count, VM_MAP, pgprot_writecombine(PAGE_KERNEL));
+	vaddr = vmap(pages, count, VM_MAP,
+		     uncached ? pgprot_writecombine(PAGE_KERNEL) : PAGE_KERNEL);
 	kvfree(pages);
+	return vaddr;
+}
+
+/* Zero a range through a temporary write-combined kernel mapping. */
+static int bb_clear_pages_wc(struct page *page, unsigned long count)
+{
+	unsigned long i;
+	void *vaddr = bb_vmap_range(page, count, true);
+
 	if (!vaddr)
 		return -ENOMEM;
 	for (i = 0; i < count; i += BB_CLEAR_BATCH) {

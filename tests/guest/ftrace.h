@@ -8,6 +8,11 @@
 
 #include <stddef.h>
 
+/* arm64's per-range cache maintenance for non-coherent DMA (arch/arm64/mm/dma-mapping.c):
+ * what to trace, and what its trace lines contain. */
+#define BB_CACHE_MAINT_FUNCS "arch_sync_dma_for_cpu arch_sync_dma_for_device"
+#define BB_CACHE_MAINT_LINE "arch_sync_dma_for_"
+
 /* Trace calls of @funcs (space-separated) made by this process, from now on. Mounts tracefs
  * if needed. Returns 0, -EINVAL when a function is not traceable on this kernel, or -errno. */
 int bb_ftrace_start(const char *funcs);

@@ -158,18 +158,15 @@ out:
 	bb_region_set_recycle_ms(&region, "0");
 }
 
-/* arm64's per-range cache maintenance for non-coherent DMA (arch/arm64/mm/dma-mapping.c). */
-#define MAINT_FUNCS "arch_sync_dma_for_cpu arch_sync_dma_for_device"
-
 /* Allocate @len with the cache-maintenance calls traced. Returns the count, or -errno (*fd is the
  * buffer on success). */
 static int traced_alloc(int *fd, uint64_t len)
 {
-	int e = bb_ftrace_start(MAINT_FUNCS);
+	int e = bb_ftrace_start(BB_CACHE_MAINT_FUNCS);
 	if (e < 0)
 		return e;
 	*fd = alloc_buf(len);
-	int n = bb_ftrace_stop_count("arch_sync_dma_for_", NULL, 0);
+	int n = bb_ftrace_stop_count(BB_CACHE_MAINT_LINE, NULL, 0);
 	return *fd < 0 ? *fd : n;
 }
 
@@ -190,7 +187,7 @@ static int uncached_reuse_round(struct h_case *c, uint64_t len, int *fresh, int 
 	CHECK(c, bb_region_recycle_stats(&region, &s0) == 0, "stats");
 	*fresh = traced_alloc(&fd, len);
 	if (*fresh == -EINVAL) {
-		h_skip(c, "cannot trace %s on this kernel", MAINT_FUNCS);
+		h_skip(c, "cannot trace %s on this kernel", BB_CACHE_MAINT_FUNCS);
 		goto out;
 	}
 	CHECK(c, *fresh >= 0, "traced fresh alloc of %" PRIu64 ": %s", len, strerror(-*fresh));

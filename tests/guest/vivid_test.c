@@ -598,9 +598,6 @@ out:
 
 /* ---------- cache maintenance of a hand-off, counted with the function tracer ---------- */
 
-/* arm64's per-range cache maintenance for non-coherent DMA (arch/arm64/mm/dma-mapping.c). */
-#define MAINT_FUNCS "arch_sync_dma_for_cpu arch_sync_dma_for_device"
-
 /*
  * One hand-off of a buffer from @heap, traced: import into the capture queue (vb2 maps the
  * attachment) and a CPU access bracket (DMA_BUF_IOCTL_SYNC start and end, read-write), as
@@ -626,9 +623,9 @@ static int traced_handoff(struct h_case *c, const char *heap)
 	b = bb_heap_alloc(hfd, len);
 	CHECK(c, b >= 0, "alloc %zu from %s: %s", len, heap, strerror(-b));
 
-	int e = bb_ftrace_start(MAINT_FUNCS);
+	int e = bb_ftrace_start(BB_CACHE_MAINT_FUNCS);
 	if (e == -EINVAL) {
-		h_skip(c, "cannot trace %s on this kernel", MAINT_FUNCS);
+		h_skip(c, "cannot trace %s on this kernel", BB_CACHE_MAINT_FUNCS);
 		goto out;
 	}
 	CHECK(c, e == 0, "cannot start the function tracer: %s", strerror(-e));
@@ -639,7 +636,7 @@ static int traced_handoff(struct h_case *c, const char *heap)
 	CHECK(c, bb_sync(b, true, DMA_BUF_SYNC_RW) == 0, "sync start: %s", strerror(errno));
 	CHECK(c, bb_sync(b, false, DMA_BUF_SYNC_RW) == 0, "sync end: %s", strerror(errno));
 	char first[256];
-	n = bb_ftrace_stop_count("arch_sync_dma_for_", first, sizeof(first));
+	n = bb_ftrace_stop_count(BB_CACHE_MAINT_LINE, first, sizeof(first));
 	CHECK(c, n >= 0, "read the trace: %s", strerror(-n));
 	if (n > 0)
 		h_note("first traced call: %s", first);
