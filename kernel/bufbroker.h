@@ -13,6 +13,7 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #define BB_DEFAULT_HEAP_NAME	"default_cma_region"
@@ -27,6 +28,7 @@ struct bb_contig;
 struct cma;
 struct reserved_mem;
 struct bb_heap;
+struct bb_recycled;
 
 /**
  * struct bb_region - one CMA region and everything that allocates from it
@@ -51,13 +53,23 @@ struct bb_heap;
  * @buffers:	live buffers
  * @peak:	highest @bytes since load
  * @failures:	failed allocations (not counting bad arguments)
- * @recycle_lock: protects @recycled, @recycled_bytes, @recycle_hits and
- *		@recycle_ms
+ * @recycle_lock: protects @recycled, @recycled_bytes, @recycled_clean_bytes,
+ *		@recycle_hits, @recycle_precleared, @recycle_ms, @clearing,
+ *		@clearing_dropped, @clear_seq and @draining
  * @recycled:	freed ranges kept for reuse (bufbroker_recycle.c)
- * @recycled_bytes: bytes in @recycled
+ * @recycled_bytes: bytes kept, in @recycled and @clearing (unless dropped)
+ * @recycled_clean_bytes: bytes in @recycled already cleared for reuse
  * @recycle_hits: allocations served from @recycled since load
+ * @recycle_precleared: those of @recycle_hits that found the range cleared
  * @recycle_ms:	how long a freed range is kept; 0 = recycling off
  * @recycle_work: gives expired ranges back to the region
+ * @clear_work:	clears kept ranges in the background
+ * @clearing:	the kept range @clear_work is clearing (off @recycled), or NULL
+ * @clearing_dropped: @clearing is no longer kept (and not in @recycled_bytes):
+ *		it goes back to the region when cleared
+ * @clear_seq:	incremented each time @clear_work is done with a range
+ * @clear_wait:	woken when @clear_seq changes
+ * @draining:	callers of bb_recycle_drain() at work; @clear_work stops early
  */
 struct bb_region {
 	struct list_head list;
@@ -83,9 +95,17 @@ struct bb_region {
 	spinlock_t recycle_lock;	/* protects the recycle fields below */
 	struct list_head recycled;
 	u64 recycled_bytes;
+	u64 recycled_clean_bytes;
 	u64 recycle_hits;
+	u64 recycle_precleared;
 	unsigned int recycle_ms;
 	struct delayed_work recycle_work;
+	struct work_struct clear_work;
+	struct bb_recycled *clearing;
+	bool clearing_dropped;
+	unsigned long clear_seq;
+	wait_queue_head_t clear_wait;
+	unsigned int draining;
 };
 
 /**

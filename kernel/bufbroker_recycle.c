@@ -18,6 +18,13 @@
  * the newest), every range given back after
  * recycle_ms, and all of them given back as soon as one of our own
  * allocations finds the region full.
+ *
+ * A kept range is cleared in the background right after it is freed, on an
+ * unbound worker, so the request that reuses it pays for a new dma-buf only:
+ * the clearing runs while the pipeline does something else, typically on
+ * another CPU. A request that comes before the worker got to its range
+ * clears it itself, or waits for the worker if it is busy with exactly that
+ * range; either way it never gets a range that was not cleared.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -28,6 +35,7 @@
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "bufbroker.h"
@@ -66,13 +74,25 @@ MODULE_PARM_DESC(recycle_ms,
  * @chunk:	the range, as bb_mem_alloc() returned it
  * @len:	the buffer length it was allocated for
  * @expires:	jiffies after which it goes back to the region
+ * @clean:	cleared (and for an uncached region, out of the CPU caches)
+ *		since it was freed
  */
 struct bb_recycled {
 	struct list_head list;
 	struct bb_chunk chunk;
 	size_t len;
 	unsigned long expires;
+	bool clean;
 };
+
+/* Take @e off the region's list; the caller holds recycle_lock. */
+static void bb_recycled_unlink(struct bb_region *r, struct bb_recycled *e)
+{
+	list_del(&e->list);
+	r->recycled_bytes -= e->len;
+	if (e->clean)
+		r->recycled_clean_bytes -= e->len;
+}
 
 static void bb_recycled_free(struct bb_region *r, struct list_head *list)
 {
@@ -95,8 +115,8 @@ static unsigned int bb_recycle_detach(struct bb_region *r, bool all, struct list
 	list_for_each_entry_safe(e, tmp, &r->recycled, list) {
 		if (!all && time_before(jiffies, e->expires))
 			continue;
-		list_move_tail(&e->list, out);
-		r->recycled_bytes -= e->len;
+		bb_recycled_unlink(r, e);
+		list_add_tail(&e->list, out);
 		n++;
 	}
 	spin_unlock(&r->recycle_lock);
@@ -142,6 +162,82 @@ static void bb_recycle_expire(struct work_struct *work)
 	bb_recycle_rearm(r);
 }
 
+/* The most recently freed range not cleared yet; the caller holds recycle_lock. */
+static struct bb_recycled *bb_recycle_newest_dirty(struct bb_region *r)
+{
+	struct bb_recycled *e;
+
+	list_for_each_entry_reverse(e, &r->recycled, list)
+		if (!e->clean)
+			return e;
+	return NULL;
+}
+
+/* Put @e back in the order freed; the caller holds recycle_lock. */
+static void bb_recycled_insert(struct bb_region *r, struct bb_recycled *e)
+{
+	struct bb_recycled *it;
+
+	list_for_each_entry(it, &r->recycled, list) {
+		if (time_after(it->expires, e->expires)) {
+			list_add_tail(&e->list, &it->list);
+			return;
+		}
+	}
+	list_add_tail(&e->list, &r->recycled);
+}
+
+/*
+ * Clear kept ranges, newest first (the likeliest to be asked for again).
+ * The range being cleared is off the list, so expiry cannot give it back
+ * meanwhile; it returns to the list cleared, unless recycling was turned
+ * off or a newer free needed its room (bb_recycle_put()), in which case it
+ * goes back to the region.
+ */
+static void bb_recycle_clear_work(struct work_struct *work)
+{
+	struct bb_region *r = container_of(work, struct bb_region, clear_work);
+	struct bb_recycled *e;
+	bool keep;
+	int ret;
+
+	for (;;) {
+		spin_lock(&r->recycle_lock);
+		/* What is about to be given back needs no clearing. */
+		e = r->recycle_ms && !r->draining ? bb_recycle_newest_dirty(r) : NULL;
+		if (e) {
+			list_del(&e->list);
+			r->clearing = e;
+		}
+		spin_unlock(&r->recycle_lock);
+		if (!e)
+			break;
+
+		ret = bb_clear_for_reuse(r, &e->chunk);
+
+		spin_lock(&r->recycle_lock);
+		r->clearing = NULL;
+		r->clear_seq++;
+		keep = !ret && r->recycle_ms && !r->clearing_dropped;
+		if (keep) {
+			e->clean = true;
+			r->recycled_clean_bytes += e->len;
+			bb_recycled_insert(r, e);
+		} else if (!r->clearing_dropped) {
+			r->recycled_bytes -= e->len;
+		}
+		r->clearing_dropped = false;
+		spin_unlock(&r->recycle_lock);
+		wake_up_all(&r->clear_wait);
+		if (!keep) {
+			bb_mem_free(r, &e->chunk);
+			kfree(e);
+		}
+	}
+	/* A range that came back may be the next to expire. */
+	bb_recycle_rearm(r);
+}
+
 /**
  * bb_recycle_init() - set up a region's recycled list
  * @r: the region
@@ -151,6 +247,8 @@ void bb_recycle_init(struct bb_region *r)
 	spin_lock_init(&r->recycle_lock);
 	INIT_LIST_HEAD(&r->recycled);
 	INIT_DELAYED_WORK(&r->recycle_work, bb_recycle_expire);
+	INIT_WORK(&r->clear_work, bb_recycle_clear_work);
+	init_waitqueue_head(&r->clear_wait);
 	r->recycle_ms = recycle_ms;
 }
 
@@ -165,7 +263,15 @@ unsigned int bb_recycle_drain(struct bb_region *r)
 	unsigned int n;
 	LIST_HEAD(all);
 
+	/* The range being cleared goes back onto the list first. */
+	spin_lock(&r->recycle_lock);
+	r->draining++;
+	spin_unlock(&r->recycle_lock);
+	cancel_work_sync(&r->clear_work);
 	n = bb_recycle_detach(r, true, &all);
+	spin_lock(&r->recycle_lock);
+	r->draining--;
+	spin_unlock(&r->recycle_lock);
 	bb_recycled_free(r, &all);
 	return n;
 }
@@ -179,6 +285,8 @@ void bb_recycle_fini(struct bb_region *r)
 	spin_lock(&r->recycle_lock);
 	r->recycle_ms = 0;
 	spin_unlock(&r->recycle_lock);
+	/* The clearing worker re-arms the expiry: stop it first. */
+	cancel_work_sync(&r->clear_work);
 	cancel_delayed_work_sync(&r->recycle_work);
 	bb_recycle_drain(r);
 }
@@ -202,6 +310,21 @@ int bb_recycle_set_ms(struct bb_region *r, unsigned int ms)
 	return 0;
 }
 
+/* A kept range of @len, a cleared one if there is; the caller holds recycle_lock. */
+static struct bb_recycled *bb_recycle_find(struct bb_region *r, size_t len)
+{
+	struct bb_recycled *e, *dirty = NULL;
+
+	list_for_each_entry(e, &r->recycled, list) {
+		if (e->len != len)
+			continue;
+		if (e->clean)
+			return e;
+		dirty = dirty ?: e;
+	}
+	return dirty;
+}
+
 /**
  * bb_recycle_take() - reuse a kept range of exactly @len bytes
  * @r: the region
@@ -213,29 +336,48 @@ int bb_recycle_set_ms(struct bb_region *r, unsigned int ms)
  */
 bool bb_recycle_take(struct bb_region *r, size_t len, struct bb_chunk *c)
 {
-	struct bb_recycled *e, *found = NULL;
+	bool wait = false, waited = false;
+	struct bb_recycled *e;
+	unsigned long seq = 0;
+	bool clean;
 
+again:
 	spin_lock(&r->recycle_lock);
-	list_for_each_entry(e, &r->recycled, list) {
-		if (e->len == len) {
-			found = e;
-			list_del(&e->list);
-			r->recycled_bytes -= len;
-			r->recycle_hits++;
-			break;
-		}
+	e = bb_recycle_find(r, len);
+	if (e) {
+		bb_recycled_unlink(r, e);
+		r->recycle_hits++;
+		if (e->clean)
+			r->recycle_precleared++;
+	} else if (!waited && r->clearing && r->clearing->len == len) {
+		seq = r->clear_seq;
+		wait = true;
 	}
 	spin_unlock(&r->recycle_lock);
-	if (!found)
+	if (wait) {
+		/* At most the rest of one range's clearing: less than clearing it here. */
+		wait_event(r->clear_wait, READ_ONCE(r->clear_seq) != seq);
+		wait = false;
+		waited = true;
+		goto again;
+	}
+	if (!e)
 		return false;
-	*c = found->chunk;
-	kfree(found);
+	*c = e->chunk;
+	clean = e->clean;
+	kfree(e);
 	/* The range may have belonged to another process: clear all of it. */
-	if (bb_clear_for_reuse(r, c)) {
+	if (!clean && bb_clear_for_reuse(r, c)) {
 		bb_mem_free(r, c);
 		return false;
 	}
 	return true;
+}
+
+/* Would keeping @len more bytes as range @n + 1 go over the limits? */
+static bool bb_recycle_over(const struct bb_region *r, unsigned int n, size_t len)
+{
+	return n >= BB_RECYCLE_MAX_CHUNKS || r->recycled_bytes + len > r->size / 2;
 }
 
 /**
@@ -261,18 +403,27 @@ bool bb_recycle_put(struct bb_region *r, struct bb_chunk *c, size_t len)
 		return false;
 	e->chunk = *c;
 	e->len = len;
+	e->clean = false;
 
 	spin_lock(&r->recycle_lock);
 	hold = msecs_to_jiffies(r->recycle_ms);
 	if (hold) {
 		list_for_each_entry(it, &r->recycled, list)
 			n++;
+		if (r->clearing && !r->clearing_dropped)
+			n++;
 		/* The latest free is the likeliest to be asked for again: make room. */
 		list_for_each_entry_safe(it, tmp, &r->recycled, list) {
-			if (n < BB_RECYCLE_MAX_CHUNKS && r->recycled_bytes + len <= r->size / 2)
+			if (!bb_recycle_over(r, n, len))
 				break;
-			list_move_tail(&it->list, &evicted);
-			r->recycled_bytes -= it->len;
+			bb_recycled_unlink(r, it);
+			list_add_tail(&it->list, &evicted);
+			n--;
+		}
+		/* The range being cleared is the newest before this one: it goes last. */
+		if (bb_recycle_over(r, n, len) && r->clearing && !r->clearing_dropped) {
+			r->clearing_dropped = true;
+			r->recycled_bytes -= r->clearing->len;
 			n--;
 		}
 		e->expires = jiffies + hold;
@@ -286,6 +437,7 @@ bool bb_recycle_put(struct bb_region *r, struct bb_chunk *c, size_t len)
 		kfree(e);
 		return false;
 	}
+	queue_work(system_unbound_wq, &r->clear_work);
 	/* recycle_ms may have been lowered: the new range can expire first. */
 	bb_recycle_rearm(r);
 	return true;

@@ -104,7 +104,9 @@ static BB_COUNTER_ATTR(buffers_allocated, stat_lock, buffers);
 static BB_COUNTER_ATTR(peak_bytes, stat_lock, peak);
 static BB_COUNTER_ATTR(failures, stat_lock, failures);
 static BB_COUNTER_ATTR(recycled_bytes, recycle_lock, recycled_bytes);
+static BB_COUNTER_ATTR(recycled_clean_bytes, recycle_lock, recycled_clean_bytes);
 static BB_COUNTER_ATTR(recycle_hits, recycle_lock, recycle_hits);
+static BB_COUNTER_ATTR(recycle_precleared, recycle_lock, recycle_precleared);
 
 static ssize_t recycle_ms_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
@@ -145,7 +147,9 @@ static struct attribute *bb_region_attrs[] = {
 	&base_attr.attr,
 	&recycle_ms_attr.attr,
 	&recycled_bytes_attr.attr.attr,
+	&recycled_clean_bytes_attr.attr.attr,
 	&recycle_hits_attr.attr.attr,
+	&recycle_precleared_attr.attr.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(bb_region);

@@ -178,9 +178,11 @@ int bb_region_stats(const struct bb_region *r, struct bb_stats *s)
 
 int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *s)
 {
-	static const char *const f[] = { "recycle_ms", "recycled_bytes", "recycle_hits" };
-	uint64_t *dst[] = { &s->recycle_ms, &s->recycled_bytes, &s->recycle_hits };
-	return region_read_files(r, f, dst, 3);
+	static const char *const f[] = { "recycle_ms", "recycled_bytes", "recycled_clean_bytes",
+					  "recycle_hits", "recycle_precleared" };
+	uint64_t *dst[] = { &s->recycle_ms, &s->recycled_bytes, &s->recycled_clean_bytes,
+			    &s->recycle_hits, &s->recycle_precleared };
+	return region_read_files(r, f, dst, 5);
 }
 
 int bb_write_file(const char *path, const char *value)

@@ -36,7 +36,7 @@ struct bb_stats {
 
 /* The region's opt-in reuse of freed buffers (kernel/bufbroker_recycle.c). */
 struct bb_recycle_stats {
-	uint64_t recycle_ms, recycled_bytes, recycle_hits;
+	uint64_t recycle_ms, recycled_bytes, recycled_clean_bytes, recycle_hits, recycle_precleared;
 };
 
 uint64_t bb_now_ns(void);

@@ -27,9 +27,10 @@ void bb_ftrace_reset(void)
 	trace_set("trace", "");
 }
 
-int bb_ftrace_start(const char *funcs)
+/* Trace @funcs called by process @pid, or by any task when @pid is 0. */
+static int ftrace_start(const char *funcs, pid_t pid)
 {
-	char pid[16];
+	char pid_str[16] = "";
 	int e;
 
 	if (access(TRACEFS "/trace", F_OK) != 0 && mount("nodev", TRACEFS, "tracefs", 0, NULL) != 0)
@@ -38,11 +39,22 @@ int bb_ftrace_start(const char *funcs)
 	e = trace_set("set_ftrace_filter", funcs);
 	if (e < 0)
 		return e;
-	snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	if ((e = trace_set("set_ftrace_pid", pid)) < 0 ||
+	if (pid)
+		snprintf(pid_str, sizeof(pid_str), "%d", (int)pid);
+	if ((e = trace_set("set_ftrace_pid", pid_str)) < 0 ||
 	    (e = trace_set("current_tracer", "function")) < 0 || (e = trace_set("tracing_on", "1")) < 0)
 		bb_ftrace_reset();
 	return e;
+}
+
+int bb_ftrace_start(const char *funcs)
+{
+	return ftrace_start(funcs, getpid());
+}
+
+int bb_ftrace_start_all(const char *funcs)
+{
+	return ftrace_start(funcs, 0);
 }
 
 int bb_ftrace_stop_count(const char *needle, char *first, size_t first_len)

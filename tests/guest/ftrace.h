@@ -16,6 +16,8 @@
 /* Trace calls of @funcs (space-separated) made by this process, from now on. Mounts tracefs
  * if needed. Returns 0, -EINVAL when a function is not traceable on this kernel, or -errno. */
 int bb_ftrace_start(const char *funcs);
+/* The same for calls made by any task (kernel workers included). */
+int bb_ftrace_start_all(const char *funcs);
 /* Stop, and count the traced calls whose line contains @needle; the first such line goes to
  * @first (may be NULL). Resets the tracer either way. Returns the count or -errno. */
 int bb_ftrace_stop_count(const char *needle, char *first, size_t first_len);

@@ -170,16 +170,38 @@ static int traced_alloc(int *fd, uint64_t len)
 	return *fd < 0 ? *fd : n;
 }
 
+/* Wait until the module has cleared every kept range in the background (recycled_clean_bytes
+ * reaches recycled_bytes). Returns 0 and the wait in *ms, -ETIMEDOUT after 10 s, or -errno. */
+static int wait_precleared(double *ms)
+{
+	struct bb_recycle_stats s;
+	uint64_t t0 = bb_now_ns();
+	for (;;) {
+		if (bb_region_recycle_stats(&region, &s) < 0)
+			return -errno;
+		*ms = (double)(bb_now_ns() - t0) / 1e6;
+		if (s.recycled_bytes && s.recycled_clean_bytes == s.recycled_bytes)
+			return 0;
+		if (*ms > 10000)
+			return -ETIMEDOUT;
+		usleep(1000);
+	}
+}
+
 /*
  * One fresh allocation of @len from the uncached region, dirtied and freed (kept), then its
- * reuse: both traced. The reuse must get the same range, zeroed. *fresh and *reused get the
- * cache-maintenance calls. Returns 0, or -1 after H_FAIL / h_skip.
+ * reuse once the background clearing is done. The three steps are traced for cache
+ * maintenance: the allocations in this process, the free and the clearing in any task (the
+ * module's worker). The reuse must get the same range, zeroed, counted as precleared.
+ * Returns 0, or -1 after H_FAIL / h_skip.
  */
-static int uncached_reuse_round(struct h_case *c, uint64_t len, int *fresh, int *reused)
+static int uncached_reuse_round(struct h_case *c, uint64_t len, int *fresh, int *background,
+				int *reused)
 {
 	struct bb_recycle_stats s0, s;
 	uint64_t phys_a = 0, phys_b = 0, nonzero = 1;
-	int fd = -1;
+	double ms = 0;
+	int fd = -1, e;
 	/* Off and on again: nothing kept from before, so the first allocation is fresh. */
 	CHECK(c, bb_region_set_recycle_ms(&region, "0") == 0 &&
 			 bb_region_set_recycle_ms(&region, "5000") == 0,
@@ -192,14 +214,23 @@ static int uncached_reuse_round(struct h_case *c, uint64_t len, int *fresh, int 
 	}
 	CHECK(c, *fresh >= 0, "traced fresh alloc of %" PRIu64 ": %s", len, strerror(-*fresh));
 	CHECK(c, touch_buf(fd, len, 0x5a, &phys_a, NULL) == 0, "fill: %s", strerror(errno));
+	CHECK(c, (e = bb_ftrace_start_all(BB_CACHE_MAINT_FUNCS)) == 0, "trace: %s", strerror(-e));
 	close(fd);
 	fd = -1;
+	e = wait_precleared(&ms);
+	*background = bb_ftrace_stop_count(BB_CACHE_MAINT_LINE, NULL, 0);
+	CHECK(c, e == 0, "the freed %" PRIu64 " bytes were not cleared in the background: %s", len,
+	      strerror(-e));
+	CHECK(c, *background >= 0, "trace: %s", strerror(-*background));
+	h_note("%" PRIu64 " bytes cleared in the background within %.1f ms of the free", len, ms);
 	*reused = traced_alloc(&fd, len);
 	CHECK(c, *reused >= 0, "traced reuse of %" PRIu64 ": %s", len, strerror(-*reused));
 	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
-	CHECK(c, s.recycle_hits == s0.recycle_hits + 1,
-	      "the second %" PRIu64 " bytes were not the kept buffer (hits %" PRIu64 " -> %" PRIu64 ")",
-	      len, s0.recycle_hits, s.recycle_hits);
+	CHECK(c, s.recycle_hits == s0.recycle_hits + 1 &&
+			 s.recycle_precleared == s0.recycle_precleared + 1,
+	      "the second %" PRIu64 " bytes were not the precleared kept buffer (hits %" PRIu64
+	      " -> %" PRIu64 ", precleared %" PRIu64 " -> %" PRIu64 ")",
+	      len, s0.recycle_hits, s.recycle_hits, s0.recycle_precleared, s.recycle_precleared);
 	CHECK(c, touch_buf(fd, len, -1, &phys_b, &nonzero) == 0, "read: %s", strerror(errno));
 	CHECK(c, phys_b == phys_a && nonzero == 0,
 	      "reused buffer at 0x%" PRIx64 " (kept one at 0x%" PRIx64 "), %" PRIu64
@@ -207,6 +238,7 @@ static int uncached_reuse_round(struct h_case *c, uint64_t len, int *fresh, int 
 out:
 	if (fd >= 0)
 		close(fd);
+	bb_ftrace_reset();
 	bb_region_set_recycle_ms(&region, "0");
 	return c->failed || c->skipped ? -1 : 0;
 }
@@ -214,32 +246,85 @@ out:
 /*
  * An uncached region's buffer must hold no line in the CPU caches. A fresh range was cleared
  * through the kernel's cacheable linear map, so it is flushed: cache maintenance. A kept range
- * of 64 KiB or more is cleared through a write-combined mapping and needs none; a smaller one
- * is cleared through the linear map and flushed like a fresh one (cheaper than a mapping).
- * Counted, not timed.
+ * is cleared again in the background after its free: from 64 KiB up through a write-combined
+ * mapping, with no cache maintenance; a smaller one through the linear map, then flushed like a
+ * fresh one (cheaper than a mapping). Its reuse then costs none at all. Counted, not timed.
  */
 static void case_uncached_reuse(struct h_case *c, void *arg)
 {
 	(void)arg;
-	int fresh = -1, reused = -1;
+	int fresh = -1, background = -1, reused = -1;
 	if (!region.uncached) {
 		h_skip(c, "region %s is cached (no bufbroker,uncached)", region.name);
 		return;
 	}
-	if (uncached_reuse_round(c, MiB, &fresh, &reused) < 0)
+	if (uncached_reuse_round(c, MiB, &fresh, &background, &reused) < 0)
 		return;
-	h_note("cache-maintenance calls, 1 MiB: fresh %d, reused %d", fresh, reused);
+	h_note("cache-maintenance calls, 1 MiB: fresh %d, free + background clear %d, reused %d",
+	       fresh, background, reused);
 	CHECK(c, fresh >= 1, "a fresh buffer of uncached %s was not flushed (0 cache-maintenance calls); "
 	      "lines written by its clearing could later be written back over device data", region.name);
-	CHECK(c, reused == 0, "reusing a kept 1 MiB of uncached %s made %d cache-maintenance calls; "
-	      "it should be cleared write-combined", region.name, reused);
-	if (uncached_reuse_round(c, 16 * KiB, &fresh, &reused) < 0)
+	CHECK(c, background == 0 && reused == 0,
+	      "clearing a kept 1 MiB of uncached %s made %d cache-maintenance calls in the background "
+	      "and %d at reuse; it should be cleared write-combined", region.name, background, reused);
+	if (uncached_reuse_round(c, 16 * KiB, &fresh, &background, &reused) < 0)
 		return;
-	h_note("cache-maintenance calls, 16 KiB: fresh %d, reused %d", fresh, reused);
-	CHECK(c, fresh >= 1 && reused >= 1,
-	      "16 KiB of uncached %s: %d calls fresh, %d reused; both are cleared through the linear "
-	      "map and must be flushed", region.name, fresh, reused);
+	h_note("cache-maintenance calls, 16 KiB: fresh %d, free + background clear %d, reused %d",
+	       fresh, background, reused);
+	CHECK(c, fresh >= 1 && background >= 1,
+	      "16 KiB of uncached %s: %d calls fresh, %d in the background clearing; both are cleared "
+	      "through the linear map and must be flushed", region.name, fresh, background);
+	CHECK(c, reused == 0,
+	      "reusing a precleared 16 KiB of uncached %s made %d cache-maintenance calls",
+	      region.name, reused);
 out:;
+}
+
+/*
+ * Reuse right after the free races the background clearing: the allocation finds its range not
+ * cleared yet (and clears it itself), being cleared (and waits), or cleared. Whichever it is,
+ * the buffer is the kept one and holds nothing of the previous owner.
+ */
+static void case_reuse_races_clearing(struct h_case *c, void *arg)
+{
+	(void)arg;
+	enum { ROUNDS = 60 };
+	struct bb_recycle_stats s0, s;
+	uint64_t phys_a = 0, phys_b = 0, nonzero = 0;
+	int fd = -1, h = -1, round = 0;
+	CHECK(c, bb_region_set_recycle_ms(&region, "0") == 0 &&
+			 bb_region_set_recycle_ms(&region, "5000") == 0,
+	      "set recycle_ms: %s", strerror(errno));
+	CHECK(c, bb_region_recycle_stats(&region, &s0) == 0, "stats");
+	/* Held open: the next ioctl follows the free by microseconds. */
+	h = bb_heap_open(heap);
+	CHECK(c, h >= 0, "open heap %s: %s", heap, strerror(errno));
+	fd = bb_heap_alloc(h, MiB);
+	CHECK(c, fd >= 0, "alloc: %s", strerror(-fd));
+	for (round = 0; round < ROUNDS; round++) {
+		CHECK(c, touch_buf(fd, MiB, round & 1 ? 0xa5 : 0x5a, &phys_a, NULL) == 0,
+		      "round %d fill: %s", round, strerror(errno));
+		close(fd);
+		fd = bb_heap_alloc(h, MiB);
+		CHECK(c, fd >= 0, "round %d alloc: %s", round, strerror(-fd));
+		CHECK(c, touch_buf(fd, MiB, -1, &phys_b, &nonzero) == 0, "round %d read: %s", round,
+		      strerror(errno));
+		CHECK(c, phys_b == phys_a && nonzero == 0,
+		      "round %d: buffer at 0x%" PRIx64 " (kept one at 0x%" PRIx64 "), %" PRIu64
+		      " bytes of the previous owner's data left", round, phys_b, phys_a, nonzero);
+	}
+	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
+	CHECK(c, s.recycle_hits - s0.recycle_hits == ROUNDS,
+	      "%" PRIu64 " of %d reuses right after the free found the kept buffer",
+	      s.recycle_hits - s0.recycle_hits, ROUNDS);
+	h_note("%d reuses right after the free: %" PRIu64 " found the buffer precleared", ROUNDS,
+	       s.recycle_precleared - s0.recycle_precleared);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (h >= 0)
+		close(h);
+	bb_region_set_recycle_ms(&region, "0");
 }
 
 static void case_expiry(struct h_case *c, void *arg)
@@ -411,8 +496,10 @@ int main(int argc, char **argv)
 	}
 	h_run("after load: recycle_ms from the DT, else off", case_off_by_default, NULL);
 	h_run("a freed buffer is reused by the same size only, cleared", case_reuse_cleared, NULL);
-	h_run("uncached region: a kept buffer from 64 KiB up is cleared without cache maintenance",
-	      case_uncached_reuse, NULL);
+	h_run("uncached region: a kept buffer is cleared in the background, from 64 KiB up "
+	      "without cache maintenance", case_uncached_reuse, NULL);
+	h_run("a reuse right after the free gets the kept buffer, cleared", case_reuse_races_clearing,
+	      NULL);
 	h_run("a kept buffer goes back after recycle_ms", case_expiry, NULL);
 	h_run("recycle_ms 0 gives kept buffers back", case_off_drains, NULL);
 	h_run("a full region takes kept buffers back", case_full_region_drains, NULL);
