@@ -15,6 +15,11 @@
  * --interleave times the floor (memset 0: clearing) in the same loop, right after each alloc+free, into anonymous
  * pre-faulted memory of the same size (same RAM; the heap buffer cannot stay allocated while the
  * region is allocated again at full size): a burst of host noise then hits both sides alike.
+ * --back-to-back (with --interleave) times a second alloc+free right after the first one of each
+ * repetition, before the memset: the first then follows a pause (the memset) after the previous
+ * free, the second none. A recycling region clears a kept buffer in the background after its free,
+ * so the two differ by whether that clearing had time to finish. Two more CSV columns:
+ *   ...,b2b_med_us,b2b_p99_us
  */
 #include "bbutil.h"
 
@@ -34,7 +39,7 @@ static const uint64_t quick_sizes[] = { 1 * MiB, 4 * MiB, 8 * MiB, 16 * MiB };
 static const uint64_t *sizes = full_sizes;
 static size_t n_sizes = sizeof(full_sizes) / sizeof(full_sizes[0]);
 static FILE *csv;
-static bool interleave;
+static bool interleave, back_to_back;
 
 struct dist {
 	double med_us, p99_us;
@@ -72,6 +77,16 @@ static const char *csv_name(const char *h)
 	return buf;
 }
 
+/* One DMA_HEAP_IOCTL_ALLOC of @len and the close of the buffer. Returns 0 or -errno. */
+static int alloc_free(int hfd, uint64_t len)
+{
+	int b = bb_heap_alloc(hfd, len);
+	if (b < 0)
+		return b;
+	close(b);
+	return 0;
+}
+
 static int bench_heap(const char *heap, uint64_t region_size, int reps)
 {
 	int hfd = bb_heap_open(heap);
@@ -85,8 +100,9 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 		return 1;
 	}
 	printf("# heap %s (region %" PRIu64 " MiB), %d repetitions\n", heap, region_size / MiB, reps);
-	printf("# %-6s %12s %12s %12s %12s %8s %10s\n", "size", "alloc_med_us", "alloc_p99_us",
-	       "memset_med_us", "memset_p99_us", "ratio", "GB/s_memset");
+	printf("# %-6s %12s %12s %12s %12s %8s %10s%s\n", "size", "alloc_med_us", "alloc_p99_us",
+	       "memset_med_us", "memset_p99_us", "ratio", "GB/s_memset",
+	       back_to_back ? "   b2b_med_us   b2b_p99_us" : "");
 	int rc = 0;
 	for (size_t s = 0; s < n_sizes; s++) {
 		uint64_t len = sizes[s];
@@ -106,11 +122,15 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 		close(b);
 		if (interleave) {
 			uint64_t *fl = calloc((size_t)reps, sizeof(*fl));
+			uint64_t *bb = calloc((size_t)reps, sizeof(*bb));
 			void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-			if (!fl || p == MAP_FAILED) {
+			if (!fl || !bb || p == MAP_FAILED) {
 				printf("# %-6s floor buffer: %s\n", sz, strerror(errno));
 				free(fl);
+				free(bb);
+				if (p != MAP_FAILED)
+					munmap(p, len);
 				rc = 1;
 				continue;
 			}
@@ -118,34 +138,45 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 			int n = 0;
 			for (int i = 0; i < reps; i++) {
 				uint64_t t0 = bb_now_ns();
-				b = bb_heap_alloc(hfd, len);
-				if (b >= 0)
-					close(b);
+				b = alloc_free(hfd, len);
 				uint64_t t1 = bb_now_ns();
+				if (back_to_back && b >= 0) {
+					b = alloc_free(hfd, len);
+					bb[n] = bb_now_ns() - t1;
+				}
+				uint64_t t2 = bb_now_ns();
 				memset(p, 0, len); /* clearing, as the heap clears its pages */
 				__asm__ volatile("" ::"r"(p) : "memory");
-				uint64_t t2 = bb_now_ns();
+				uint64_t t3 = bb_now_ns();
 				if (b < 0) {
 					printf("# %-6s alloc #%d: %s\n", sz, i, strerror(-b));
 					rc = 1;
 					break;
 				}
 				ns[n] = t1 - t0;
-				fl[n++] = t2 - t1;
+				fl[n++] = t3 - t2;
 			}
 			munmap(p, len);
 			if (!n) {
 				free(fl);
+				free(bb);
 				continue;
 			}
-			struct dist a = summarize(ns, n), f = summarize(fl, n);
+			struct dist a = summarize(ns, n), f = summarize(fl, n), b2 = summarize(bb, n);
 			free(fl);
-			printf("# %-6s %12.1f %12.1f %12.1f %12.1f %8.2f %10.2f\n", sz, a.med_us, a.p99_us,
+			free(bb);
+			printf("# %-6s %12.1f %12.1f %12.1f %12.1f %8.2f %10.2f", sz, a.med_us, a.p99_us,
 			       f.med_us, f.p99_us, f.med_us > 0 ? a.med_us / f.med_us : 0.0,
 			       f.med_us > 0 ? (double)len / (f.med_us * 1e3) : 0.0);
+			if (back_to_back)
+				printf(" %12.1f %12.1f", b2.med_us, b2.p99_us);
+			printf("\n");
 			if (csv) {
-				fprintf(csv, "%s,%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f\n", csv_name(heap), len, n,
+				fprintf(csv, "%s,%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f", csv_name(heap), len, n,
 					a.med_us, a.p99_us, f.med_us, f.p99_us);
+				if (back_to_back)
+					fprintf(csv, ",%.1f,%.1f", b2.med_us, b2.p99_us);
+				fprintf(csv, "\n");
 				fflush(csv);
 			}
 			continue;
@@ -153,9 +184,7 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 		int n = 0;
 		for (int i = 0; i < reps; i++) {
 			uint64_t t0 = bb_now_ns();
-			b = bb_heap_alloc(hfd, len);
-			if (b >= 0)
-				close(b);
+			b = alloc_free(hfd, len);
 			uint64_t t1 = bb_now_ns();
 			if (b < 0) {
 				printf("# %-6s alloc #%d: %s\n", sz, i, strerror(-b));
@@ -214,41 +243,68 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "csv", required_argument, NULL, 'c' },
 		{ "interleave", no_argument, NULL, 'i' },
+		{ "back-to-back", no_argument, NULL, 'b' },
 		{ 0 },
 	};
-	const char *heaps[16];
+	static const char usage[] = "usage: heap_bench [--heap NAME]... [--reps N] [--quick] "
+				    "[--csv FILE] [--interleave [--back-to-back]]\n";
+	const char *heaps[16], *csv_path = NULL;
 	int n_heaps = 0, reps = 0, o;
 	bool quick = false;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (o) {
 		case 'H':
-			if (n_heaps < 16)
-				heaps[n_heaps++] = optarg;
+			if (n_heaps == 16) {
+				fprintf(stderr, "heap_bench: at most 16 --heap options\n");
+				return 2;
+			}
+			heaps[n_heaps++] = optarg;
 			break;
-		case 'r':
-			reps = atoi(optarg);
+		case 'r': {
+			char *end;
+			long v;
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || end == optarg || *end || v < 1 || v > 100000) {
+				fprintf(stderr, "heap_bench: --reps '%s': want a whole number from 1 to 100000\n",
+					optarg);
+				return 2;
+			}
+			reps = (int)v;
 			break;
+		}
 		case 'q':
 			quick = true;
 			break;
 		case 'i':
 			interleave = true;
 			break;
+		case 'b':
+			back_to_back = true;
+			break;
 		case 'c':
-			csv = fopen(optarg, "a");
-			if (!csv) {
-				fprintf(stderr, "heap_bench: %s: %s\n", optarg, strerror(errno));
-				return 2;
-			}
-			fseek(csv, 0, SEEK_END);
-			if (ftell(csv) == 0)
-				fprintf(csv, "heap,size_bytes,n,alloc_med_us,alloc_p99_us,memset_med_us,"
-					     "memset_p99_us\n");
+			csv_path = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: heap_bench [--heap NAME]... [--reps N] [--quick] [--csv FILE] [--interleave]\n");
+			fputs(usage, stderr);
 			return 2;
 		}
+	}
+	if (optind < argc || (back_to_back && !interleave)) {
+		fprintf(stderr, "heap_bench: %s\n%s",
+			optind < argc ? "unexpected argument" : "--back-to-back needs --interleave", usage);
+		return 2;
+	}
+	if (csv_path) {
+		csv = fopen(csv_path, "ae");
+		if (!csv) {
+			fprintf(stderr, "heap_bench: %s: %s\n", csv_path, strerror(errno));
+			return 2;
+		}
+		fseek(csv, 0, SEEK_END);
+		if (ftell(csv) == 0)
+			fprintf(csv, "heap,size_bytes,n,alloc_med_us,alloc_p99_us,memset_med_us,"
+				     "memset_p99_us%s\n", back_to_back ? ",b2b_med_us,b2b_p99_us" : "");
 	}
 	if (quick) {
 		sizes = quick_sizes;

@@ -60,14 +60,15 @@ $B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_re
 	--csv $O/heap.csv
 result heap_bench $?
 # The same with the module's opt-in recycling (kernel/bufbroker_recycle.c): a freed buffer is
-# kept for 1 s and cleared again when a request of the same size reuses it.
+# kept for 1 s and cleared again in the background. --back-to-back also times a reuse right after
+# the free, before that clearing can have finished.
 for r in /sys/kernel/bufbroker/regions/*; do echo 1000 >"$r/recycle_ms"; done
 # shellcheck disable=SC2086
 $B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
-	--csv $O/heap-recycle.csv
+	--back-to-back --csv $O/heap-recycle.csv
 result "heap_bench with recycling" $?
 for r in /sys/kernel/bufbroker/regions/*; do
-	echo "$(basename "$r") $(cat "$r/recycle_hits")" # region names may contain commas
+	echo "$(basename "$r") $(cat "$r/recycle_hits") $(cat "$r/recycle_precleared")" # names may contain commas
 	echo 0 >"$r/recycle_ms"
 done >$O/recycle-hits.txt
 while read -r name ms; do echo "$ms" >"/sys/kernel/bufbroker/regions/$name/recycle_ms"; done \
