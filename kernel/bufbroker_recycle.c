@@ -355,7 +355,7 @@ again:
 	}
 	spin_unlock(&r->recycle_lock);
 	if (wait) {
-		/* At most the rest of one range's clearing: less than clearing it here. */
+		/* For the rest of a clearing already under way, not a whole one here. */
 		wait_event(r->clear_wait, READ_ONCE(r->clear_seq) != seq);
 		wait = false;
 		waited = true;
