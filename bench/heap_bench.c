@@ -122,13 +122,13 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 		close(b);
 		if (interleave) {
 			uint64_t *fl = calloc((size_t)reps, sizeof(*fl));
-			uint64_t *bb = calloc((size_t)reps, sizeof(*bb));
+			uint64_t *b2b_ns = calloc((size_t)reps, sizeof(*b2b_ns));
 			void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-			if (!fl || !bb || p == MAP_FAILED) {
+			if (!fl || !b2b_ns || p == MAP_FAILED) {
 				printf("# %-6s floor buffer: %s\n", sz, strerror(errno));
 				free(fl);
-				free(bb);
+				free(b2b_ns);
 				if (p != MAP_FAILED)
 					munmap(p, len);
 				rc = 1;
@@ -142,7 +142,7 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 				uint64_t t1 = bb_now_ns();
 				if (back_to_back && b >= 0) {
 					b = alloc_free(hfd, len);
-					bb[n] = bb_now_ns() - t1;
+					b2b_ns[n] = bb_now_ns() - t1;
 				}
 				uint64_t t2 = bb_now_ns();
 				memset(p, 0, len); /* clearing, as the heap clears its pages */
@@ -159,23 +159,23 @@ static int bench_heap(const char *heap, uint64_t region_size, int reps)
 			munmap(p, len);
 			if (!n) {
 				free(fl);
-				free(bb);
+				free(b2b_ns);
 				continue;
 			}
-			struct dist a = summarize(ns, n), f = summarize(fl, n), b2 = summarize(bb, n);
+			struct dist a = summarize(ns, n), f = summarize(fl, n), b2b = summarize(b2b_ns, n);
 			free(fl);
-			free(bb);
+			free(b2b_ns);
 			printf("# %-6s %12.1f %12.1f %12.1f %12.1f %8.2f %10.2f", sz, a.med_us, a.p99_us,
 			       f.med_us, f.p99_us, f.med_us > 0 ? a.med_us / f.med_us : 0.0,
 			       f.med_us > 0 ? (double)len / (f.med_us * 1e3) : 0.0);
 			if (back_to_back)
-				printf(" %12.1f %12.1f", b2.med_us, b2.p99_us);
+				printf(" %12.1f %12.1f", b2b.med_us, b2b.p99_us);
 			printf("\n");
 			if (csv) {
 				fprintf(csv, "%s,%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f", csv_name(heap), len, n,
 					a.med_us, a.p99_us, f.med_us, f.p99_us);
 				if (back_to_back)
-					fprintf(csv, ",%.1f,%.1f", b2.med_us, b2.p99_us);
+					fprintf(csv, ",%.1f,%.1f", b2b.med_us, b2b.p99_us);
 				fprintf(csv, "\n");
 				fflush(csv);
 			}
