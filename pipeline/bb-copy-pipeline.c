@@ -287,7 +287,8 @@ int main(int argc, char **argv)
 		if (frames == 1)
 			t_first = t_last;
 		/* Same rule as bb-video: the OSD counter and the pattern decide freshness. */
-		if ((long)slots[s].sequence <= last_seq)
+		bool seq_repeated = (long)slots[s].sequence <= last_seq;
+		if (seq_repeated)
 			seq_repeats++;
 		else
 			last_seq = slots[s].sequence;
@@ -295,10 +296,14 @@ int main(int argc, char **argv)
 			ok = false;
 		uint64_t sig;
 		if (ok && pl_osd_signature(slots[s].mem, &f, &sig) == 0) {
-			if (osd_checked && sig == osd_last) {
+			if (pl_osd_stale(osd_checked, osd_last, sig, seq_repeated)) {
 				snprintf(msg, sizeof(msg), "OSD counter line unchanged (stale frame)");
 				stale++;
 				ok = false;
+			} else if (osd_checked && sig == osd_last) {
+				pl_log("frame %u (seq %u): the driver repeated the previous frame (same "
+				       "sequence number and counter line); its checked rows were written "
+				       "again", frames, slots[s].sequence);
 			}
 			osd_last = sig;
 			osd_checked++;

@@ -121,7 +121,8 @@ static int on_frame(struct state *s, const struct pl_msg *m)
 	 * is decided from its content below: vivid's OSD counter line must change, and the rows
 	 * blanked after the previous use of this buffer must hold the pattern again.
 	 */
-	if ((long)m->u.frame.sequence <= s->last_seq)
+	bool seq_repeated = (long)m->u.frame.sequence <= s->last_seq;
+	if (seq_repeated)
 		s->seq_repeats++;
 	else
 		s->last_seq = m->u.frame.sequence;
@@ -143,10 +144,14 @@ static int on_frame(struct state *s, const struct pl_msg *m)
 			ok = false;
 		uint64_t sig;
 		if (ok && pl_osd_signature(b->map, &s->f, &sig) == 0) {
-			if (s->osd_checked && sig == s->osd_last) {
+			if (pl_osd_stale(s->osd_checked, s->osd_last, sig, seq_repeated)) {
 				snprintf(msg, sizeof(msg), "OSD counter line unchanged (stale frame)");
 				s->stale++;
 				ok = false;
+			} else if (s->osd_checked && sig == s->osd_last) {
+				pl_log("frame %u (buffer %u, seq %u): the driver repeated the previous frame "
+				       "(same sequence number and counter line); its checked rows were "
+				       "written again", s->frames, m->index, m->u.frame.sequence);
 			}
 			s->osd_last = sig;
 			s->osd_checked++;

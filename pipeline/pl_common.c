@@ -501,6 +501,11 @@ int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_
 	return 0;
 }
 
+bool pl_osd_stale(bool have_last, uint64_t last, uint64_t sig, bool seq_repeated)
+{
+	return have_last && sig == last && !seq_repeated;
+}
+
 int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */

@@ -117,6 +117,12 @@ int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_
  * Returns 0 and a hash of that band when text is there, -ENODATA if there is no OSD text. A frame
  * whose counter band equals the previous frame's is stale. */
 int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig);
+/* Whether a frame whose checked rows verified is stale by its counter line @sig: the same as the
+ * previous frame's (@last, when @have_last) although the driver's sequence number advanced. With a
+ * repeated sequence number the driver itself says it delivered that frame again (vivid does, at
+ * stream start, counter line included); the checked rows, blanked after this buffer's previous
+ * use, already prove that the device wrote it. */
+bool pl_osd_stale(bool have_last, uint64_t last, uint64_t sig, bool seq_repeated);
 /* Overwrite the checked rows with 0: a buffer the device does not fill again (stale) or only
  * partly (torn) fails the next verification. */
 void pl_poison(uint8_t *img, const struct pl_fmt *f);
