@@ -296,11 +296,12 @@ int main(int argc, char **argv)
 			ok = false;
 		uint64_t sig;
 		if (ok && pl_osd_signature(slots[s].mem, &f, &sig) == 0) {
-			if (pl_osd_stale(osd_checked, osd_last, sig, seq_repeated)) {
+			enum pl_osd_verdict osd = pl_osd_verdict(osd_checked, osd_last, sig, seq_repeated);
+			if (osd == PL_OSD_STALE) {
 				snprintf(msg, sizeof(msg), "OSD counter line unchanged (stale frame)");
 				stale++;
 				ok = false;
-			} else if (osd_checked && sig == osd_last) {
+			} else if (osd == PL_OSD_REPEAT) {
 				pl_log("frame %u (seq %u): the driver repeated the previous frame (same "
 				       "sequence number and counter line); its checked rows were written "
 				       "again", frames, slots[s].sequence);

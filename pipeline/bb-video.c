@@ -144,11 +144,13 @@ static int on_frame(struct state *s, const struct pl_msg *m)
 			ok = false;
 		uint64_t sig;
 		if (ok && pl_osd_signature(b->map, &s->f, &sig) == 0) {
-			if (pl_osd_stale(s->osd_checked, s->osd_last, sig, seq_repeated)) {
+			enum pl_osd_verdict osd = pl_osd_verdict(s->osd_checked, s->osd_last, sig,
+								 seq_repeated);
+			if (osd == PL_OSD_STALE) {
 				snprintf(msg, sizeof(msg), "OSD counter line unchanged (stale frame)");
 				s->stale++;
 				ok = false;
-			} else if (s->osd_checked && sig == s->osd_last) {
+			} else if (osd == PL_OSD_REPEAT) {
 				pl_log("frame %u (buffer %u, seq %u): the driver repeated the previous frame "
 				       "(same sequence number and counter line); its checked rows were "
 				       "written again", s->frames, m->index, m->u.frame.sequence);

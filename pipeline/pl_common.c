@@ -501,9 +501,11 @@ int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_
 	return 0;
 }
 
-bool pl_osd_stale(bool have_last, uint64_t last, uint64_t sig, bool seq_repeated)
+enum pl_osd_verdict pl_osd_verdict(bool have_last, uint64_t last, uint64_t sig, bool seq_repeated)
 {
-	return have_last && sig == last && !seq_repeated;
+	if (!have_last || sig != last)
+		return PL_OSD_NEW;
+	return seq_repeated ? PL_OSD_REPEAT : PL_OSD_STALE;
 }
 
 int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig)

@@ -114,15 +114,19 @@ void pl_check_rows(const struct pl_fmt *f, unsigned int rows[PL_CHECK_ROWS]);
 /* vivid 75% colour bars on every checked row. 0 or -EBADMSG with a reason in msg. */
 int pl_verify_frame(const uint8_t *img, const struct pl_fmt *f, char *msg, size_t msglen);
 /* vivid's OSD counter line (row 16..31, from x=16: " hh:mm:ss:mmm <sequence>", 75% white on black).
- * Returns 0 and a hash of that band when text is there, -ENODATA if there is no OSD text. A frame
- * whose counter band equals the previous frame's is stale. */
+ * Returns 0 and a hash of that band when text is there, -ENODATA if there is no OSD text; compare
+ * it with the previous frame's with pl_osd_verdict(). */
 int pl_osd_signature(const uint8_t *img, const struct pl_fmt *f, uint64_t *sig);
-/* Whether a frame whose checked rows verified is stale by its counter line @sig: the same as the
- * previous frame's (@last, when @have_last) although the driver's sequence number advanced. With a
- * repeated sequence number the driver itself says it delivered that frame again (vivid does, at
- * stream start, counter line included); the checked rows, blanked after this buffer's previous
- * use, already prove that the device wrote it. */
-bool pl_osd_stale(bool have_last, uint64_t last, uint64_t sig, bool seq_repeated);
+enum pl_osd_verdict {
+	PL_OSD_NEW,    /* the counter line changed: a new frame */
+	PL_OSD_REPEAT, /* unchanged, and so was the driver's sequence number: a repeated frame */
+	PL_OSD_STALE,  /* unchanged although the sequence number advanced: a stale frame */
+};
+/* Judge a frame whose checked rows verified by its counter line @sig against the previous frame's
+ * (@last, when @have_last). With a repeated sequence number the driver itself says it delivered
+ * that frame again (vivid does, at stream start, counter line included); the checked rows, blanked
+ * after this buffer's previous use, already prove that the device wrote it. */
+enum pl_osd_verdict pl_osd_verdict(bool have_last, uint64_t last, uint64_t sig, bool seq_repeated);
 /* Overwrite the checked rows with 0: a buffer the device does not fill again (stale) or only
  * partly (torn) fails the next verification. */
 void pl_poison(uint8_t *img, const struct pl_fmt *f);
