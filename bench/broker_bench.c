@@ -18,6 +18,9 @@
  *       DIR/share.csv   op,n,med_us,p99_us,max_us: Share(role:R) on one connection + Import on a
  *                       second connection (the token's round trip), 64 KiB buffer; share_import
  *                       on sessions, share_import_bus through dbus-daemon
+ *       DIR/split.csv   size_bytes,op,n,med_us,p99_us,max_us: each call of the broker path
+ *                       alone (Allocate, Release) next to the direct ioctl and close, List and
+ *                       Properties.Get, at 4 KiB and 16 MiB
  *   broker_bench scale --role R --clients N [--ops M] [--size BYTES] [--transport session|bus] --out FILE
  *       N processes, one connection each, start together (pipe barrier), M x (Allocate +
  *       Release) each, on private sessions (default) or through dbus-daemon. Appends
@@ -225,6 +228,70 @@ static int share_import_once(struct bb_client *owner, struct bb_buffer *buf, str
 	return 0;
 }
 
+/* The calls split_calls() times, in the order they run. */
+enum { SPLIT_DIRECT_ALLOC, SPLIT_DIRECT_CLOSE, SPLIT_ALLOCATE, SPLIT_RELEASE, SPLIT_LIST, SPLIT_GET, SPLIT_N };
+
+/*
+ * Time each call of an Allocate + Release of @len alone, next to the direct ioctl and close of the
+ * same size on @hfd and two plain round trips (List on the same connection, Properties.Get through
+ * dbus-daemon), reps times interleaved. Appends one split.csv row per call. 0, or -errno when no
+ * repetition succeeded.
+ */
+static int split_calls(FILE *sp, struct bb_client *c, sd_bus *bus, int hfd, uint64_t len)
+{
+	static const char *const names[SPLIT_N] = {
+		"direct ioctl alloc", "direct close", "Allocate (bb_client_alloc)",
+		"Release (bb_client_release)", "List (bb_client_list_buffers)", "Properties.Get Version (sd-bus)",
+	};
+	uint64_t *t[SPLIT_N] = { NULL };
+	int n = 0, r = 0;
+
+	for (int k = 0; k < SPLIT_N; k++) {
+		t[k] = calloc((size_t)reps, sizeof(uint64_t));
+		if (!t[k])
+			r = -ENOMEM;
+	}
+	for (int i = 0; i < reps && r == 0; i++) {
+		struct bb_buffer *buf = NULL;
+		struct bb_buffer_info *li = NULL;
+		size_t nli = 0;
+		uint64_t ts[SPLIT_N + 1];
+
+		ts[0] = bb_now_ns();
+		int fd = bb_heap_alloc(hfd, len);
+		ts[1] = bb_now_ns();
+		if (fd >= 0)
+			close(fd);
+		ts[2] = bb_now_ns();
+		int r1 = bb_client_alloc(c, role, len, NULL, &buf);
+		ts[3] = bb_now_ns();
+		int r2 = r1 < 0 ? r1 : bb_client_release(c, buf);
+		ts[4] = bb_now_ns();
+		int r3 = bb_client_list_buffers(c, &li, &nli);
+		ts[5] = bb_now_ns();
+		bb_buffer_info_free(li, nli);
+		int r4 = dbus_get_version(bus);
+		ts[6] = bb_now_ns();
+		if (fd < 0 || r1 < 0 || r2 < 0 || r3 < 0 || r4 != 1) {
+			printf("# split %" PRIu64 ": direct %s, broker %s\n", len, fd < 0 ? strerror(-fd) : "ok",
+			       bb_client_last_error_message(c));
+			continue;
+		}
+		for (int k = 0; k < SPLIT_N; k++)
+			t[k][n] = ts[k + 1] - ts[k];
+		n++;
+	}
+	for (int k = 0; k < SPLIT_N && r == 0; k++) {
+		struct dist d = summarize(t[k], n);
+
+		fprintf(sp, "%" PRIu64 ",%s,%d,%.1f,%.1f,%.1f\n", len, names[k], d.n, d.med, d.p99, d.max);
+		printf("# split %" PRIu64 " %-32s n=%d med %.1f us p99 %.1f us\n", len, names[k], d.n, d.med, d.p99);
+	}
+	for (int k = 0; k < SPLIT_N; k++)
+		free(t[k]);
+	return r < 0 ? r : (n ? 0 : -EIO);
+}
+
 static int cmd_latency(void)
 {
 	static const uint64_t sizes[] = { 4 * KiB,  64 * KiB, 256 * KiB, 1 * MiB,
@@ -320,50 +387,12 @@ static int cmd_latency(void)
 	free(cb);
 	bb_client_free(cb_client);
 
-	/* Where the broker's time goes, 4 KiB: each call alone. */
-	FILE *sp = open_in_dir("split.csv", "op,n,med_us,p99_us,max_us");
-	uint64_t *t_dir = calloc((size_t)reps, sizeof(uint64_t)), *t_alloc = calloc((size_t)reps, sizeof(uint64_t)),
-		 *t_rel = calloc((size_t)reps, sizeof(uint64_t)), *t_list = calloc((size_t)reps, sizeof(uint64_t)),
-		 *t_get = calloc((size_t)reps, sizeof(uint64_t));
-	int nsp = 0;
-	for (int i = 0; i < reps && t_dir && t_alloc && t_rel && t_list && t_get; i++) {
-		struct bb_buffer *buf = NULL;
-		struct bb_buffer_info *li = NULL;
-		size_t nli = 0;
-		uint64_t t0 = bb_now_ns();
-		int fd = bb_heap_alloc(hfd, 4 * KiB);
-		uint64_t t1 = bb_now_ns();
-		if (fd >= 0)
-			close(fd);
-		uint64_t t2 = bb_now_ns();
-		int r = bb_client_alloc(c, role, 4 * KiB, NULL, &buf);
-		uint64_t t3 = bb_now_ns();
-		int r2 = r < 0 ? r : bb_client_release(c, buf);
-		uint64_t t4 = bb_now_ns();
-		int r3 = bb_client_list_buffers(c, &li, &nli);
-		uint64_t t5 = bb_now_ns();
-		bb_buffer_info_free(li, nli);
-		int r4 = dbus_get_version(bus);
-		uint64_t t6 = bb_now_ns();
-		if (fd < 0 || r < 0 || r2 < 0 || r3 < 0 || r4 != 1)
-			continue;
-		t_dir[nsp] = t1 - t0;
-		t_alloc[nsp] = t3 - t2;
-		t_rel[nsp] = t4 - t3;
-		t_list[nsp] = t5 - t4;
-		t_get[nsp++] = t6 - t5;
-	}
-	rtt_row(sp, "direct ioctl alloc (no close)", t_dir, nsp);
-	rtt_row(sp, "Allocate (bb_client_alloc)", t_alloc, nsp);
-	rtt_row(sp, "Release (bb_client_release)", t_rel, nsp);
-	rtt_row(sp, "List (bb_client_list_buffers)", t_list, nsp);
-	rtt_row(sp, "Properties.Get Version (sd-bus)", t_get, nsp);
+	/* Where the broker's time goes: each call alone, at 4 KiB and at 16 MiB. */
+	FILE *sp = open_in_dir("split.csv", "size_bytes,op,n,med_us,p99_us,max_us");
+	if (split_calls(sp, c, bus, hfd, 4 * KiB) < 0 ||
+	    (16 * MiB <= max_size && split_calls(sp, c, bus, hfd, 16 * MiB) < 0))
+		rc = 1;
 	fclose(sp);
-	free(t_dir);
-	free(t_alloc);
-	free(t_rel);
-	free(t_list);
-	free(t_get);
 	close(hfd);
 
 	/* Share + Import (64 KiB buffer) against one round trip, on sessions (the default) and

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Guest half of `make bench` (tools/bench.sh): every benchmark in one boot, raw results as CSV
 # under /out/bench (tools/bench.sh turns them into out/bench/results.md and plots).
-# Kernel command line: bb.smoke=1 runs a few repetitions of each (tools/bench.sh --smoke).
+# Kernel command line: bb.smoke=1 runs a few repetitions of each (tools/bench.sh --smoke);
+# bb.parts=heap,broker,pressure,pipeline runs only those (default: all; BB_BENCH_CMDLINE).
 #
 #   1 heap_bench      module ioctl alloc+free per heap and size vs memset (heap.csv), again with
 #                     the module's recycling on (heap-recycle.csv, recycle-hits.txt)
@@ -29,6 +30,8 @@ fi
 # bb.rss=N: the daemon-memory benchmark with N live buffers instead (e.g. past the fd limit).
 rss_arg=$(sed -n 's/.*bb\.rss=\([0-9]*\).*/\1/p' /proc/cmdline)
 [ -n "$rss_arg" ] && RSS_COUNT=$rss_arg
+PARTS=$(sed -n 's/.*bb\.parts=\([a-z,]*\).*/\1/p' /proc/cmdline)
+want() { [ -z "$PARTS" ] && return 0; case ",$PARTS," in *",$1,"*) return 0 ;; esac; return 1; }
 up() { cut -d' ' -f1 /proc/uptime; }
 t_start=$(up)
 part() { echo "# bench: === $1 (t=$(up) s)"; }
@@ -43,80 +46,87 @@ result() { # NAME RC
 	echo "smoke $SMOKE reps $REPS"
 } >$O/env.txt
 
-part "1 heap allocation vs memset"
 load_heap_module || { echo "not ok - bench: module loads"; exit 1; }
 ls /dev/dma_heap | sed 's/^/# heap node /'
 for r in /sys/kernel/bufbroker/regions/*; do
 	echo "$(basename "$r"),$(cat "$r/size"),$(cat "$r/heaps" | tr '\n' ' '),uncached=$(cat "$r/uncached")"
 done >$O/regions.csv
-# Fresh allocations first: recycling off everywhere (the board turns it on for video in the DT;
-# its value is put back after the recycled run below).
-for r in /sys/kernel/bufbroker/regions/*; do
-	echo "$(basename "$r") $(cat "$r/recycle_ms")"
-	echo 0 >"$r/recycle_ms"
-done >/tmp/recycle-ms-at-load.txt
-# shellcheck disable=SC2086
-$B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
-	--csv $O/heap.csv
-result heap_bench $?
-# The same with the module's opt-in recycling (kernel/bufbroker_recycle.c): a freed buffer is
-# kept for 1 s and cleared again in the background. --back-to-back also times a reuse right after
-# the free, before that clearing can have finished.
-for r in /sys/kernel/bufbroker/regions/*; do echo 1000 >"$r/recycle_ms"; done
-# shellcheck disable=SC2086
-$B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
-	--back-to-back --csv $O/heap-recycle.csv
-result "heap_bench with recycling" $?
-for r in /sys/kernel/bufbroker/regions/*; do
-	echo "$(basename "$r") $(cat "$r/recycle_hits") $(cat "$r/recycle_precleared")" # names may contain commas
-	echo 0 >"$r/recycle_ms"
-done >$O/recycle-hits.txt
-while read -r name ms; do echo "$ms" >"/sys/kernel/bufbroker/regions/$name/recycle_ms"; done \
-	</tmp/recycle-ms-at-load.txt
+failed=0
 
-# Where the fixed cost of a CMA allocation goes: function_graph of alloc_contig_range (depth 3)
-# over 20 kept 4 KiB allocations from the idle camera region (tracing slows it; look at shares).
-TR=/sys/kernel/tracing
-[ -e $TR/current_tracer ] || mount -t tracefs nodev $TR 2>/dev/null
-if [ -w $TR/current_tracer ] && grep -qw function_graph $TR/available_tracers &&
-	echo alloc_contig_range >$TR/set_graph_function 2>/dev/null; then
-	echo 3 >$TR/max_graph_depth
-	echo 1 >$TR/options/funcgraph-tail 2>/dev/null
-	echo function_graph >$TR/current_tracer
-	: >$TR/trace
-	echo 1 >$TR/tracing_on
-	$B/cma_bench hold --heap camera --size 4096 --reps 20 --phase trace4k --out /tmp >/dev/null
-	echo 0 >$TR/tracing_on
-	cat $TR/trace >$O/trace-4k.txt
-	echo nop >$TR/current_tracer
-	: >$TR/set_graph_function
-	echo "# bench: alloc_contig_range traced: $(grep -c 'alloc_contig_range \*/' $O/trace-4k.txt) calls"
-else
-	echo "# bench: SKIP trace (no function_graph tracer)"
-fi
+bench_heap() {
+	part "1 heap allocation vs memset"
+	# Fresh allocations first: recycling off everywhere (the board turns it on for video in the DT;
+	# its value is put back after the recycled run below).
+	for r in /sys/kernel/bufbroker/regions/*; do
+		echo "$(basename "$r") $(cat "$r/recycle_ms")"
+		echo 0 >"$r/recycle_ms"
+	done >/tmp/recycle-ms-at-load.txt
+	# shellcheck disable=SC2086
+	$B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
+		--csv $O/heap.csv
+	result heap_bench $?
+	# The same with the module's opt-in recycling (kernel/bufbroker_recycle.c): a freed buffer is
+	# kept for 1 s and cleared again in the background. --back-to-back also times a reuse right after
+	# the free, before that clearing can have finished.
+	for r in /sys/kernel/bufbroker/regions/*; do echo 1000 >"$r/recycle_ms"; done
+	# shellcheck disable=SC2086
+	$B/heap_bench --heap camera@78000000 --heap video@7c000000 --heap default_cma_region $HEAP_ARGS \
+		--back-to-back --csv $O/heap-recycle.csv
+	result "heap_bench with recycling" $?
+	for r in /sys/kernel/bufbroker/regions/*; do
+		echo "$(basename "$r") $(cat "$r/recycle_hits") $(cat "$r/recycle_precleared")" # names may contain commas
+		echo 0 >"$r/recycle_ms"
+	done >$O/recycle-hits.txt
+	while read -r name ms; do echo "$ms" >"/sys/kernel/bufbroker/regions/$name/recycle_ms"; done \
+		</tmp/recycle-ms-at-load.txt
 
-part "2-4 broker"
-mkdir -p /run/dbus
-dbus-daemon --system --nofork --nopidfile >/tmp/dbus-daemon.log 2>&1 &
-dbus_pid=$!
-i=0
-while [ ! -S /run/dbus/system_bus_socket ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-# What daemon/udev/60-bufbroker.rules does.
-chgrp bufbroker /dev/dma_heap/* && chmod 0660 /dev/dma_heap/*
-su -s /bin/sh bufbroker -c 'exec /usr/sbin/bufbrokerd' >/tmp/bufbrokerd.log 2>&1 &
-su_pid=$!
-i=0
-until dbus-send --system --print-reply --dest=org.bufbroker.Broker1 /org/bufbroker/Broker1 \
-	org.freedesktop.DBus.Properties.Get string:org.bufbroker.Broker1 string:Version >/dev/null 2>&1; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.2
-done
-bb_pid=$(pidof bufbrokerd)
-echo "# bench: bufbrokerd pid $bb_pid"
+	# Where the fixed cost of a CMA allocation goes: function_graph of alloc_contig_range (depth 3)
+	# over 20 kept 4 KiB allocations from the idle camera region (tracing slows it; look at shares).
+	TR=/sys/kernel/tracing
+	[ -e $TR/current_tracer ] || mount -t tracefs nodev $TR 2>/dev/null
+	if [ -w $TR/current_tracer ] && grep -qw function_graph $TR/available_tracers &&
+		echo alloc_contig_range >$TR/set_graph_function 2>/dev/null; then
+		echo 3 >$TR/max_graph_depth
+		echo 1 >$TR/options/funcgraph-tail 2>/dev/null
+		echo function_graph >$TR/current_tracer
+		: >$TR/trace
+		echo 1 >$TR/tracing_on
+		$B/cma_bench hold --heap camera --size 4096 --reps 20 --phase trace4k --out /tmp >/dev/null
+		echo 0 >$TR/tracing_on
+		cat $TR/trace >$O/trace-4k.txt
+		echo nop >$TR/current_tracer
+		: >$TR/set_graph_function
+		echo "# bench: alloc_contig_range traced: $(grep -c 'alloc_contig_range \*/' $O/trace-4k.txt) calls"
+	else
+		echo "# bench: SKIP trace (no function_graph tracer)"
+	fi
+}
+want heap && bench_heap
+
 have_broker=0
-if [ -n "$bb_pid" ] && [ -x /usr/bin/broker_bench ]; then
-	have_broker=1
+if want broker || want pressure; then
+	mkdir -p /run/dbus
+	dbus-daemon --system --nofork --nopidfile >/tmp/dbus-daemon.log 2>&1 &
+	dbus_pid=$!
+	i=0
+	while [ ! -S /run/dbus/system_bus_socket ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	# What daemon/udev/60-bufbroker.rules does.
+	chgrp bufbroker /dev/dma_heap/* && chmod 0660 /dev/dma_heap/*
+	su -s /bin/sh bufbroker -c 'exec /usr/sbin/bufbrokerd' >/tmp/bufbrokerd.log 2>&1 &
+	su_pid=$!
+	i=0
+	until dbus-send --system --print-reply --dest=org.bufbroker.Broker1 /org/bufbroker/Broker1 \
+		org.freedesktop.DBus.Properties.Get string:org.bufbroker.Broker1 string:Version >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && break
+		sleep 0.2
+	done
+	bb_pid=$(pidof bufbrokerd)
+	echo "# bench: bufbrokerd pid $bb_pid"
+	[ -n "$bb_pid" ] && [ -x /usr/bin/broker_bench ] && have_broker=1
+fi
+if want broker && [ $have_broker = 1 ]; then
+	part "2-4 broker"
 	# First, on a fresh daemon: its memory with RSS_COUNT live buffers.
 	broker_bench rss --role benchmem --daemon-pid "$bb_pid" --count $RSS_COUNT --size 4096 \
 		--out $O/rss.csv
@@ -130,37 +140,40 @@ if [ -n "$bb_pid" ] && [ -x /usr/bin/broker_bench ]; then
 			result "scale $n clients ($t)" $?
 		done
 	done
-else
+elif want broker; then
 	echo "not ok - bench: bufbrokerd or broker_bench missing"
 	failed=1
 fi
 
-part "5 CMA under pressure"
-# Allocations that each need a fresh range of a region (buffers kept): idle, then with the
-# regions full of tmpfs pages. Direct on default_cma_region; through the broker on camera (role
-# bench, no reservation) and on video (role benchres, reserve = 4 x 4M: 4 held x HOLD_ROUNDS).
-hold_all() { # PHASE
-	$B/cma_bench hold --heap default_cma_region --size 4194304 --reps $HOLD_DIRECT --phase "$1" --out $O
-	result "cma hold $1" $?
-	if [ $have_broker = 1 ]; then
-		broker_bench hold --role bench --size 4194304 --reps $HOLD_BROKER --phase "$1" --out $O/reserve.csv
-		result "broker hold without reservation $1" $?
-		broker_bench hold --role benchres --size 4194304 --reps 4 --rounds $HOLD_ROUNDS --phase "$1" \
-			--pause-ms 300 --out $O/reserve.csv
-		result "broker hold with reservation $1" $?
-	fi
+bench_pressure() {
+	part "5 CMA under pressure"
+	# Allocations that each need a fresh range of a region (buffers kept): idle, then with the
+	# regions full of tmpfs pages. Direct on default_cma_region; through the broker on camera (role
+	# bench, no reservation) and on video (role benchres, reserve = 4 x 4M: 4 held x HOLD_ROUNDS).
+	hold_all() { # PHASE
+		$B/cma_bench hold --heap default_cma_region --size 4194304 --reps $HOLD_DIRECT --phase "$1" --out $O
+		result "cma hold $1" $?
+		if [ $have_broker = 1 ]; then
+			broker_bench hold --role bench --size 4194304 --reps $HOLD_BROKER --phase "$1" --out $O/reserve.csv
+			result "broker hold without reservation $1" $?
+			broker_bench hold --role benchres --size 4194304 --reps 4 --rounds $HOLD_ROUNDS --phase "$1" \
+				--pause-ms 300 --out $O/reserve.csv
+			result "broker hold with reservation $1" $?
+		fi
+	}
+	hold_all idle
+	mkdir -p /mnt/fill
+	mount -t tmpfs -o size=100% tmpfs /mnt/fill
+	$B/cma_bench fill --fill-dir /mnt/fill --headroom-mb 192 --out $O
+	result cma_fill $?
+	hold_all pressure
+	$B/cma_bench churn --heap camera --ops $CHURN_OPS --out $O
+	result "cma_churn (filled)" $?
+	rm -rf /mnt/fill/*
+	umount /mnt/fill
+	grep -E '^(MemFree|CmaFree)' /proc/meminfo | sed 's/^/# bench: after fill removed /'
 }
-hold_all idle
-mkdir -p /mnt/fill
-mount -t tmpfs -o size=100% tmpfs /mnt/fill
-$B/cma_bench fill --fill-dir /mnt/fill --headroom-mb 192 --out $O
-result cma_fill $?
-hold_all pressure
-$B/cma_bench churn --heap camera --ops $CHURN_OPS --out $O
-result "cma_churn (filled)" $?
-rm -rf /mnt/fill/*
-umount /mnt/fill
-grep -E '^(MemFree|CmaFree)' /proc/meminfo | sed 's/^/# bench: after fill removed /'
+want pressure && bench_pressure
 if [ $have_broker = 1 ]; then
 	kill -TERM "$bb_pid"
 	wait "$su_pid" 2>/dev/null
@@ -168,7 +181,9 @@ fi
 cp /tmp/bufbrokerd.log $O/ 2>/dev/null
 
 part "6 pipeline"
-if [ "$PL_FRAMES" -gt 0 ] && [ -x /etc/bufbroker-guest/pipeline.sh ] && [ -x /usr/bin/bb-camera ]; then
+if ! want pipeline; then
+	echo "# bench: SKIP pipeline (not in bb.parts)"
+elif [ "$PL_FRAMES" -gt 0 ] && [ -x /etc/bufbroker-guest/pipeline.sh ] && [ -x /usr/bin/bb-camera ]; then
 	echo "copy direct broker copy direct broker" >$O/pipeline-modes.txt
 	PL_FRAMES=$PL_FRAMES PL_PNG_MAX=0 PL_MODE="copy direct broker copy direct broker" \
 		sh /etc/bufbroker-guest/pipeline.sh >$O/pipeline.log 2>&1
