@@ -4,9 +4,10 @@
 # Each test binary exits non-zero on failure; abi-check.sh likewise.
 BB_LIBTEST_DIR := $(TOP)/tests/host
 BB_LIBTEST_OUT := $(BUILD)/tests/libclient
-BB_LIBTEST_CFLAGS := $(CFLAGS_COMMON) $(COMMON_CFLAGS) -I$(TOP)/libclient \
+# Expanded only when a test is built: the arm64 build reads this file too, and its sysroot has no cmocka.
+BB_LIBTEST_CFLAGS = $(CFLAGS_COMMON) $(COMMON_CFLAGS) -I$(TOP)/libclient \
 	$(shell $(PKG_CONFIG) --cflags cmocka libsystemd)
-BB_LIBTEST_LDLIBS := $(shell $(PKG_CONFIG) --libs cmocka)
+BB_LIBTEST_LDLIBS = $(shell $(PKG_CONFIG) --libs cmocka)
 
 # unit tests linking the common/ sources directly
 BB_UNIT_TESTS := test_layout test_names test_lib_errors
