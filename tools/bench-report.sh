@@ -224,17 +224,21 @@ echo
 # ---- 5 -------------------------------------------------------------------------------------
 echo "## 5. CMA regions under pressure (4 MiB allocations)"
 echo
+if [ -s "$g/pagecache.csv" ]; then
+	awk -F, 'NR > 1 { printf "Phase pagecache: read %d MiB of a file from an ext2 disk in %.1f s (clean page cache: movable, and CMA may drop it instead of migrating it); MemFree %d → %d kB, CmaFree %d → %d kB (the regions are %.0f%% occupied by page-cache pages). Dropped again before the next phase.\n", $5, $6, $1, $3, $2, $4, ($2 > 0 ? 100 * ($2 - $4) / $2 : 0) }' "$g/pagecache.csv"
+	echo
+fi
 if [ -s "$g/fill.csv" ]; then
-	awk -F, 'NR > 1 { printf "Fill: %d MiB of tmpfs (shmem: movable, not reclaimable without swap); MemFree %d → %d kB, CmaFree %d → %d kB (the regions are %.0f%% occupied by page-cache pages).\n", $5, $1, $3, $2, $4, ($2 > 0 ? 100 * ($2 - $4) / $2 : 0) }' "$g/fill.csv"
+	awk -F, 'NR > 1 { printf "Phase pressure: %d MiB of tmpfs (shmem: movable, not reclaimable without swap); MemFree %d → %d kB, CmaFree %d → %d kB (the regions are %.0f%% occupied by page-cache pages).\n", $5, $1, $3, $2, $4, ($2 > 0 ? 100 * ($2 - $4) / $2 : 0) }' "$g/fill.csv"
 	echo
 fi
 if [ -s "$g/pressure.csv" ]; then
-	echo "Allocations kept until n (each needs a range of the region nobody allocated yet, so under the fill each must migrate), each timed; direct ioctl:"
+	echo "Allocations kept until n (each needs a range of the region nobody allocated yet, so under a fill each must first empty it: drop the clean page cache, migrate the rest), each timed; direct ioctl:"
 	echo
 	echo "| phase | heap | size | n | failures | med | p99 | max | pages migrated per alloc (med) |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 	awk -F, 'NR > 1 { printf "| %s | %s | %d MiB | %d | %d | %.0f | %.0f | %.0f | %d |\n", $1, $2, $3 / 1048576, $4, $5, $6, $7, $8, $9 }' "$g/pressure.csv"
-	awk -F, 'NR > 1 { m[$1] = $6; p[$1] = $7 } END { if (m["idle"] > 0) printf "\nPressure vs idle, same run: median %.2f×, p99 %.2f×.\n", m["pressure"] / m["idle"], p["pressure"] / p["idle"] }' "$g/pressure.csv"
+	awk -F, 'NR > 1 { m[$1] = $6; p[$1] = $7 } END { if (m["idle"] > 0) { printf "\n"; if (m["pagecache"] > 0) printf "Page cache vs idle, same run: median %.2f×, p99 %.2f×. ", m["pagecache"] / m["idle"], p["pagecache"] / p["idle"]; if (m["pressure"] > 0) printf "tmpfs (pressure) vs idle: median %.2f×, p99 %.2f×.", m["pressure"] / m["idle"], p["pressure"] / p["idle"]; printf "\n" } }' "$g/pressure.csv"
 fi
 if [ -s "$g/reserve.csv" ]; then
 	echo
@@ -243,7 +247,7 @@ if [ -s "$g/reserve.csv" ]; then
 	echo "| phase | role | size | n | failures | med | p99 | max | from the reservation | arrived not zeroed |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	awk -F, 'NR > 1 { printf "| %s | %s | %d MiB | %d | %d | %.0f | %.0f | %.0f | %s | %s |\n", $1, $2, $3 / 1048576, $4, $5, $6, $7, $8, $9, $10 }' "$g/reserve.csv"
-	awk -F, 'NR > 1 { p[$1 "/" $2] = $7 } END { if (p["pressure/benchres"] > 0) printf "\np99 under pressure: without reservation %.0f µs, with %.0f µs: **%.1f× lower** with the reservation. A reserved buffer comes without a CMA allocation; after a client let go of it the daemon renews it in the background (free + allocate the same range again: no migration, pages cleared by the heap). \"arrived not zeroed\" is checked by the client on every buffer.\n", p["pressure/bench"], p["pressure/benchres"], p["pressure/bench"] / p["pressure/benchres"] }' "$g/reserve.csv"
+	awk -F, 'NR > 1 { p[$1 "/" $2] = $7 } END { if (p["pagecache/benchres"] > 0) printf "\np99 with the page cache: without reservation %.0f µs, with %.0f µs: %.1f× lower with the reservation.", p["pagecache/bench"], p["pagecache/benchres"], p["pagecache/bench"] / p["pagecache/benchres"]; if (p["pressure/benchres"] > 0) printf "\np99 under pressure (tmpfs): without reservation %.0f µs, with %.0f µs: **%.1f× lower** with the reservation. A reserved buffer comes without a CMA allocation; after a client let go of it the daemon renews it in the background (free + allocate the same range again: no migration, pages cleared by the heap). \"arrived not zeroed\" is checked by the client on every buffer.\n", p["pressure/bench"], p["pressure/benchres"], p["pressure/bench"] / p["pressure/benchres"] }' "$g/reserve.csv"
 fi
 if [ -s "$g/churn.csv" ]; then
 	echo

@@ -7,7 +7,8 @@
 #   --smoke   a few repetitions of each benchmark, no pipeline (checks that they run; ~1.5 min)
 # BB_BENCH_CMDLINE: extra guest kernel arguments for tests/guest/bench.sh (e.g. bb.rss=1500, or
 # bb.parts=broker to run only some parts: heap, broker, pressure, pipeline).
-# Output: out/bench/{results.md,*.png,console.log,build.log,guest/bench/*.csv}
+# Output: out/bench/{results.md,*.png,console.log,build.log,guest/bench/*.csv}; build/bench-file.img
+# (the file benchmark 5 reads, made once).
 # Exit status: 0 when the guest ran every benchmark (missed targets do not fail it).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,6 +50,22 @@ step build-arm64 make -s arm64
 [ -f build/board.dtb ] && [ build/board.dtb -nt dts/qemu-virt-bufbroker.dtsi ] ||
 	step dtb tools/mk-dtb.sh build/board.dtb
 step image tools/mk-guest-image.sh bench "$suite" "$kb/bench.cpio.gz"
+# Benchmark 5 reads a large file into the page cache: an ext2 image with 800 MiB of real data
+# (not a sparse file: the guest reads it from the disk), made once.
+file_disk=build/bench-file.img
+mk_file_disk() {
+	local d
+	d=$(mktemp -d)
+	# (yes ends by SIGPIPE: that pipeline's status is head's, and the size is checked instead)
+	(set +o pipefail; yes 'bufbroker: a line of the page-cache fill file' | head -c 800M >"$d/file")
+	[ "$(stat -c %s "$d/file")" = $((800 << 20)) ] &&
+		mke2fs -q -F -t ext2 -L bbfill -d "$d" "$file_disk.tmp" 900M &&
+		mv "$file_disk.tmp" "$file_disk"
+	local rc=$?
+	rm -rf "$d" "$file_disk.tmp"
+	return $rc
+}
+[ -f "$file_disk" ] || step file-disk mk_file_disk
 
 # Other QEMU guests on this host share its cores: their load shows up in every figure.
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -56,7 +73,7 @@ others=$(pgrep -c -x qemu-system-aar || true)
 tg=$SECONDS
 rc=0
 tools/run-guest.sh -k "$kb/env" -i "$kb/bench.cpio.gz" -b build/board.dtb -l "$out/console.log" \
-	-o "$out/guest" -t 900 -a "${smoke:+bb.smoke=1} ${BB_BENCH_CMDLINE:-}" || rc=$?
+	-o "$out/guest" -x "$file_disk" -t 900 -a "${smoke:+bb.smoke=1} ${BB_BENCH_CMDLINE:-}" || rc=$?
 guest_s=$((SECONDS - tg))
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "  [$([ $rc = 0 ] && echo ok || echo FAIL)]   guest (${guest_s} s, exit $rc; console $out/console.log)"

@@ -10,7 +10,7 @@ pkgs=(
 	libevent-dev libsystemd-dev libdrm-dev libinih-dev libpng-dev libcmocka-dev
 	dbus dbus-daemon systemd
 	clang llvm libclang-rt-14-dev
-	gnuplot-nox
+	gnuplot-nox e2fsprogs
 )
 missing=()
 for p in "${pkgs[@]}"; do

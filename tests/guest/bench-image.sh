@@ -47,3 +47,9 @@ if [ ${#bench_missing[@]} -eq 0 ]; then
 else
 	echo "mk-guest-image: bench: no broker benchmarks in the image, missing: ${bench_missing[*]}" >&2
 fi
+# Benchmark 5 mounts the page-cache fill file's ext2 disk (tools/bench.sh): ext4 serves ext2, and
+# will not mount without a crc32c driver, whose module name differs between kernels.
+args+=(-m ext4)
+bench_crc=$(. "$kb/env" && find "$MODDIR" \( -name 'crc32c_generic.ko*' -o -name 'crc32c-cryptoapi.ko*' \) |
+	head -n1)
+[ -z "$bench_crc" ] || { bench_crc=${bench_crc##*/}; args+=(-m "${bench_crc%%.ko*}"); }

@@ -9,7 +9,8 @@
 #   2 broker_bench    bufbrokerd Allocate+Release vs the direct ioctl, D-Bus round trip (broker.csv, rtt.csv)
 #   3                 Share+Import vs one round trip (share.csv)
 #   4                 1/4/16/64 client processes (scale.csv); daemon RSS with 1,000 buffers (rss.csv)
-#   5 cma_bench       idle vs tmpfs-filled CMA (pressure.csv, fill.csv); churn (churn.csv);
+#   5 cma_bench       idle vs CMA filled with the page cache of a file read from a disk
+#                     (pagecache.csv) and with tmpfs pages (pressure.csv, fill.csv); churn (churn.csv);
 #     broker_bench    the same through the broker, with and without a reservation (reserve.csv)
 #   6 pipeline.sh     zero-copy vs copy (pipeline.txt), when the pipeline is in the image
 # Lines: "# bench: ..." progress; "ok - bench: <part>" / "not ok - bench: <part>: <reason>".
@@ -20,12 +21,13 @@ SMOKE=0
 grep -q 'bb.smoke=1' /proc/cmdline && SMOKE=1
 if [ $SMOKE = 1 ]; then
 	REPS=3 HEAP_ARGS="--quick --reps 3 --interleave" SCALE="1 4" SCALE_OPS=5 RSS_COUNT=50 CHURN_OPS=40
+	FILE_COUNT=count=64
 	HOLD_DIRECT=3 HOLD_BROKER=2 HOLD_ROUNDS=2
 	PL_FRAMES=0
 else
 	REPS=40 HEAP_ARGS="--reps 30 --interleave" SCALE="1 4 16 64" SCALE_OPS= RSS_COUNT=1000
 	HOLD_DIRECT=20 HOLD_BROKER=10 HOLD_ROUNDS=5
-	CHURN_OPS=300 PL_FRAMES=150
+	CHURN_OPS=300 PL_FRAMES=150 FILE_COUNT=
 fi
 # bb.rss=N: the daemon-memory benchmark with N live buffers instead (e.g. past the fd limit).
 rss_arg=$(sed -n 's/.*bb\.rss=\([0-9]*\).*/\1/p' /proc/cmdline)
@@ -145,11 +147,58 @@ elif want broker; then
 	failed=1
 fi
 
+# Read the file on the bbfill disk (tools/bench.sh: ext2, 800 MiB of data) into the page cache:
+# clean, movable pages that CMA may place in its regions and must then reclaim or migrate.
+# Writes $O/pagecache.csv (as fill.csv, plus the MiB read and the seconds it took).
+pagecache_fill() {
+	dev=
+	modprobe virtio_mmio && modprobe virtio_blk
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		for b in /sys/block/vd*; do
+			[ "$(cat "$b/serial" 2>/dev/null)" = bbfill ] && dev=/dev/${b##*/}
+		done
+		[ -n "$dev" ] && [ -b "$dev" ] && break
+		sleep 0.2
+	done
+	why=
+	if [ -z "$dev" ]; then
+		why="no disk with serial bbfill (tools/bench.sh passes -x to run-guest.sh); disks:$(
+			for b in /sys/block/vd*; do printf ' %s=%s' "${b##*/}" "$(cat "$b/serial" 2>/dev/null)"; done)"
+	elif ! modprobe ext4; then
+		why="modprobe ext4 failed"
+	elif ! modprobe crc32c_generic 2>/dev/null && ! modprobe crc32c-cryptoapi 2>/dev/null; then
+		why="no crc32c module (ext4 needs one to mount)"
+	elif ! mkdir -p /mnt/file || ! mount -t ext2 -o ro "$dev" /mnt/file; then
+		why="$dev does not mount as ext2: $(dmesg | tail -n 3 | tr '\n' ' ')"
+	fi
+	if [ -n "$why" ]; then
+		echo "not ok - bench: page-cache fill: $why"
+		failed=1
+		return 1
+	fi
+	kb() { sed -n "s/^$1: *\([0-9]*\) kB/\1/p" /proc/meminfo; }
+	mf0=$(kb MemFree) cf0=$(kb CmaFree) t0=$(up)
+	# shellcheck disable=SC2086
+	mb=$(dd if=/mnt/file/file of=/dev/null bs=1M $FILE_COUNT 2>&1 | sed -n 's/^\([0-9]*\)+.* records in$/\1/p')
+	t1=$(up)
+	echo "memfree_kb_before,cmafree_kb_before,memfree_kb_after,cmafree_kb_after,read_mb,read_s" >$O/pagecache.csv
+	echo "$mf0,$cf0,$(kb MemFree),$(kb CmaFree),$mb,$(awk "BEGIN{print $t1 - $t0}")" >>$O/pagecache.csv
+	echo "# bench: page cache: read $mb MiB; MemFree $mf0 -> $(kb MemFree) kB, CmaFree $cf0 -> $(kb CmaFree) kB"
+	result "page-cache fill" 0
+}
+
+pagecache_drop() {
+	umount /mnt/file 2>/dev/null
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+}
+
 bench_pressure() {
 	part "5 CMA under pressure"
 	# Allocations that each need a fresh range of a region (buffers kept): idle, then with the
-	# regions full of tmpfs pages. Direct on default_cma_region; through the broker on camera (role
-	# bench, no reservation) and on video (role benchres, reserve = 4 x 4M: 4 held x HOLD_ROUNDS).
+	# regions full of page cache (a file read), then full of tmpfs pages. Direct on
+	# default_cma_region; through the broker on camera (role bench, no reservation) and on video
+	# (role benchres, reserve = 4 x 4M: 4 held x HOLD_ROUNDS).
 	hold_all() { # PHASE
 		$B/cma_bench hold --heap default_cma_region --size 4194304 --reps $HOLD_DIRECT --phase "$1" --out $O
 		result "cma hold $1" $?
@@ -162,6 +211,8 @@ bench_pressure() {
 		fi
 	}
 	hold_all idle
+	pagecache_fill && hold_all pagecache
+	pagecache_drop
 	mkdir -p /mnt/fill
 	mount -t tmpfs -o size=100% tmpfs /mnt/fill
 	$B/cma_bench fill --fill-dir /mnt/fill --headroom-mb 192 --out $O

@@ -24,9 +24,17 @@ fi
 
 dmesg >/out/dmesg.txt 2>/dev/null
 if modprobe virtio_mmio 2>/dev/null && modprobe virtio_blk 2>/dev/null; then
-	for i in 1 2 3 4 5 6 7 8 9 10; do [ -b /dev/vda ] && break; sleep 0.2; done
-	if [ -b /dev/vda ]; then
-		tar -c -f /dev/vda -C /out . && sync
+	# The output disk by its serial (tools/run-guest.sh), not its name: a bench run has two.
+	outdev=
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		for b in /sys/block/vd*; do
+			[ "$(cat "$b/serial" 2>/dev/null)" = bbout ] && [ -b "/dev/${b##*/}" ] && outdev=/dev/${b##*/}
+		done
+		[ -n "$outdev" ] && break
+		sleep 0.2
+	done
+	if [ -n "$outdev" ]; then
+		tar -c -f $outdev -C /out . && sync
 	fi
 fi
 echo "BB-EXIT $rc"
