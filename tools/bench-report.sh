@@ -9,6 +9,26 @@ g=$dir/guest/bench
 md=$dir/results.md
 [ -d "$g" ] || { echo "bench-report: no $g (did the guest run?)" >&2; exit 1; }
 runv() { sed -n "s/^$1=//p" "$dir/run.txt" 2>/dev/null; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# heap_fit HEAP_CSV: per heap, a least-squares line through the alloc+free and memset medians of
+# the sizes from 1 MiB up. Prints heap,fixed_us,us_per_mib,memset_us_per_mib (needs 2 sizes).
+heap_fit() {
+	awk -F, 'NR > 1 && $2 >= 1048576 {
+		h = $1; x = $2 / 1048576; n[h]++; sx[h] += x; sxx[h] += x * x
+		sy[h] += $4; sxy[h] += x * $4; sm[h] += $6; sxm[h] += x * $6
+		if (!(h in seen)) { seen[h] = 1; order[++nh] = h }
+	} END {
+		for (i = 1; i <= nh; i++) {
+			h = order[i]; d = n[h] * sxx[h] - sx[h] * sx[h]
+			if (n[h] < 2 || d <= 0) continue
+			b = (n[h] * sxy[h] - sx[h] * sy[h]) / d; a = (sy[h] - b * sx[h]) / n[h]
+			m = (n[h] * sxm[h] - sx[h] * sm[h]) / d
+			printf "%s,%.1f,%.1f,%.1f\n", h, a, b, m
+		}
+	}' "$1"
+}
 
 # CSV helpers (awk, no header line). metv VALUE TARGET -> met/missed (VALUE <= TARGET).
 {
@@ -28,9 +48,19 @@ echo "## 1. Heap allocation (module ioctl, alloc+free) vs memset of the same byt
 echo
 if [ -s "$g/heap.csv" ]; then
 	awk -F, 'NR > 1 && $2 == 4096 { s = s (s ? ", " : "") sprintf("%s %.0f µs", $1, $4) }
-		END { print (s ? "Fixed per-call cost (4 KiB alloc+free median): " s "." : "Fixed per-call cost: n/a (no 4 KiB figure in this run).") }' "$g/heap.csv"
-	echo "It is alloc_contig_range()'s fixed work (drain_all_pages, lru_cache_disable + synchronize_rcu_expedited,"
-	echo "under TCG ~0.4-3 ms idle): the \"net\" column subtracts it from the median to show the size-dependent part."
+		END { print (s ? "Per-call cost at 4 KiB (alloc+free median): " s "." : "Per-call cost at 4 KiB: n/a (no 4 KiB figure in this run).") }' "$g/heap.csv"
+	echo "It is mostly alloc_contig_range()'s fixed work (drain_all_pages, lru_cache_disable + synchronize_rcu_expedited,"
+	echo "under TCG ~0.4-3 ms idle). A least-squares line through each heap's medians from 1 MiB up splits the cost"
+	echo "into a fixed part (the intercept) and a part per MiB, set against memset's per MiB; the \"net\" column below"
+	echo "subtracts the fixed part from the median:"
+	echo
+	heap_fit "$g/heap.csv" >"$tmp/heap-fit.csv"
+	if [ -s "$tmp/heap-fit.csv" ]; then
+		echo "| heap | fixed part | per MiB | memset per MiB | per-MiB ratio |"
+		echo "|---|---:|---:|---:|---:|"
+		awk -F, '{ printf "| %s | %s | %.0f µs | %.0f µs | %.2f× |\n", $1, ($2 > 0 ? sprintf("%.0f µs", $2) : "≈0 (line below 0)"), $3, $4, ($4 > 0 ? $3 / $4 : 0) }' "$tmp/heap-fit.csv"
+		echo
+	fi
 	echo "The floor is memset(0) into pre-faulted anonymous memory, timed right after each alloc+free (interleaved)."
 	awk -F, '$4 == "uncached=1" { printf "%s is uncached (bufbroker,uncached): a fresh allocation also writes the cleared buffer back from the CPU caches and drops it (cache maintenance over the whole buffer), and its fresh figures include that; a recycled one of 64 KiB or more is cleared (in the background) through a write-combined mapping instead, with no cache maintenance.\n", $1 }' "$g/regions.csv" 2>/dev/null
 	echo
@@ -62,15 +92,15 @@ if [ -s "$g/heap.csv" ]; then
 	fi
 	echo "| heap | size | n | alloc med | alloc p99 | memset med | memset p99 | ratio (med) | net ratio | target ≤ 1.5× (≥ 1 MiB) |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
-	awk -F, 'NR > 1 {
-		if ($2 == 4096) fixed[$1] = $4
+	awk -F, 'FNR == NR { fixed[$1] = $2 > 0 ? $2 : 0; next }
+		FNR > 1 {
 		s = $2 >= 1048576 ? sprintf("%d MiB", $2 / 1048576) : sprintf("%d KiB", $2 / 1024)
 		r = $6 > 0 ? $4 / $6 : 0
 		net = $6 > 0 ? ($4 - fixed[$1]) / $6 : 0
 		ns = $2 < 1048576 ? "-" : (net <= 0 ? "≈0" : sprintf("%.2f×", net))
 		t = $2 >= 1048576 ? (r <= 1.5 ? "met" : "**missed**") : "-"
 		printf "| %s | %s | %d | %.0f | %.0f | %.0f | %.0f | %.2f× | %s | %s |\n", $1, s, $3, $4, $5, $6, $7, r, ns, t
-	}' "$g/heap.csv"
+	}' "$tmp/heap-fit.csv" "$g/heap.csv"
 	if [ -s "$g/heap-recycle.csv" ]; then
 		echo
 		echo "### With the module's recycling on (recycle_ms = 1000, opt-in; off by default)"
@@ -290,8 +320,6 @@ direct and through the broker with/without a reservation)."
 
 # ---- plots -----------------------------------------------------------------------------------
 if command -v gnuplot >/dev/null; then
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
 	common='set terminal pngcairo size 900,560 noenhanced; set datafile separator ","; set key left top; set grid'
 	if [ -s "$g/heap.csv" ]; then
 		plot=""
