@@ -4,7 +4,7 @@
 # (tools/bench-report.sh). Prints the Markdown at the end.
 #
 # usage: tools/bench.sh [--smoke] [SUITE]   (SUITE: bookworm (default), trixie or sid)
-#   --smoke   a few repetitions of each benchmark, no pipeline (checks that they run; ~1.5 min)
+#   --smoke   a few repetitions of each benchmark, no pipeline (checks that they run; under a minute)
 # BB_BENCH_CMDLINE: extra guest kernel arguments for tests/guest/bench.sh (e.g. bb.rss=1500, or
 # bb.parts=broker to run only some parts: heap, broker, pressure, pipeline).
 # Output: out/bench/{results.md,*.png,console.log,build.log,guest/bench/*.csv}; build/bench-file.img
