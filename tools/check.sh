@@ -103,6 +103,14 @@ if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
 	[ -f "out/board/$suite-check/console.log" ] && cp "out/board/$suite-check/console.log" "$logs/result-board.log"
 fi
 
+# The benchmarks' smoke run (tools/bench.sh --smoke, one boot, under a minute): each benchmark
+# program runs a few repetitions and the report is written ("ok - bench: ..."); figures are not
+# judged here. Once, on the primary kernel: it proves the bench tooling, not a kernel.
+if [ "$suite" = bookworm ] && [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
+	step bench-smoke tools/bench.sh --smoke "$suite"
+	[ -f out/bench-smoke/console.log ] && cp out/bench-smoke/console.log "$logs/result-bench-smoke.log"
+fi
+
 echo
 tools/tally.sh "$results" "$logs"/result-*.log | tee "$logs/tally.txt"
 exit "${PIPESTATUS[0]}"
