@@ -14,7 +14,9 @@
  *                       broker = bb_client_alloc(R) + bb_client_release (Allocate + Release),
  *                       the library's default (private session); bus = the same with
  *                       BB_CONNECT_NO_SESSION (through dbus-daemon);
- *                       interleaved rep by rep so all three see the same noise
+ *                       interleaved rep by rep so all three see the same noise; from 1 to
+ *                       8 MiB also set_* (per buffer): a queue of 4 held together, direct
+ *                       (4 ioctls + 4 closes) against one AllocateSet + one ReleaseSet
  *       DIR/share.csv   op,n,med_us,p99_us,max_us: Share(role:R) on one connection + Import on a
  *                       second connection (the token's round trip), 64 KiB buffer; share_import
  *                       on sessions, share_import_bus through dbus-daemon
@@ -175,6 +177,38 @@ static int alloc_release_timed(struct bb_client *c, uint64_t len, const char *la
 	return 0;
 }
 
+/* The buffer queue of the set benchmark: as many buffers as a camera typically queues. */
+#define SET_N 4
+
+/*
+ * A queue of SET_N buffers of @len: held together, then all freed. Direct (@hfd: SET_N ioctls,
+ * SET_N closes) or through the broker (@c: one AllocateSet, one ReleaseSet). The time of the whole
+ * in *@ns. 0 or -errno.
+ */
+static int set_timed(struct bb_client *c, int hfd, uint64_t len, uint64_t *ns)
+{
+	struct bb_buffer *bufs[SET_N] = { NULL };
+	int fds[SET_N], r = 0, n = 0;
+	uint64_t t0 = bb_now_ns();
+
+	if (c) {
+		r = bb_client_alloc_set(c, role, len, SET_N, NULL, bufs);
+		if (r >= 0)
+			r = bb_client_release_set(c, bufs, SET_N);
+	} else {
+		for (; n < SET_N && r >= 0; n++)
+			r = fds[n] = bb_heap_alloc(hfd, len);
+		for (int i = 0; i < n; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+	*ns = bb_now_ns() - t0;
+	if (r < 0)
+		printf("# set of %d x %" PRIu64 " (%s): %s%s%s\n", SET_N, len, c ? "broker" : "direct", bb_strerror(r),
+		       c ? ": " : "", c ? bb_client_last_error_message(c) : "");
+	return r < 0 ? r : 0;
+}
+
 /* A raw private session (OpenSession) for plain round trips without dbus-daemon; NULL if none. */
 static sd_bus *open_raw_session(sd_bus *bus)
 {
@@ -332,12 +366,14 @@ static int cmd_latency(void)
 
 	/* Broker vs direct, per size, interleaved. */
 	FILE *bf = open_in_dir("broker.csv", "size_bytes,n,direct_med_us,direct_p99_us,broker_med_us,"
-					     "broker_p99_us,bus_med_us,bus_p99_us");
+					     "broker_p99_us,bus_med_us,bus_p99_us,set_direct_med_us,set_direct_p99_us,"
+					     "set_broker_med_us,set_broker_p99_us");
 	struct bb_client *cb_client;
-	uint64_t *cb = calloc((size_t)reps * 4, sizeof(*cb));
+	uint64_t *cb = calloc((size_t)reps * 4, sizeof(*cb)), *set_d = calloc((size_t)reps * 4, sizeof(*set_d)),
+		 *set_b = calloc((size_t)reps * 4, sizeof(*set_b));
 
 	connect_or_die_flags(&cb_client, BB_CONNECT_NO_SESSION);
-	if (!cb)
+	if (!cb || !set_d || !set_b)
 		return 1;
 	int hfd = bb_heap_open(heap);
 	if (hfd < 0) {
@@ -350,7 +386,9 @@ static int cmd_latency(void)
 		uint64_t len = sizes[s];
 		if (len > max_size)
 			continue;
-		int na = 0, nb = 0, nc = 0;
+		int na = 0, nb = 0, nc = 0, nsd = 0, nsb = 0;
+		/* Buffer queues from 1 MiB up, as long as SET_N of them fit in the camera region twice. */
+		bool sets = len >= MiB && len <= 8 * MiB;
 		for (int i = -2; i < reps; i++) { /* two warm-up rounds */
 			uint64_t t0 = bb_now_ns();
 			int fd = bb_heap_alloc(hfd, len);
@@ -373,18 +411,40 @@ static int cmd_latency(void)
 				rc = 1;
 			else if (i >= 0)
 				cb[nc++] = ns;
+			if (!sets)
+				continue;
+			/* A queue of SET_N: the direct ioctls against one AllocateSet + ReleaseSet. */
+			if (set_timed(NULL, hfd, len, &ns) < 0)
+				rc = 1;
+			else if (i >= 0)
+				set_d[nsd++] = ns / SET_N;
+			if (set_timed(c, -1, len, &ns) < 0)
+				rc = 1;
+			else if (i >= 0)
+				set_b[nsb++] = ns / SET_N;
 		}
 		struct dist d = summarize(a, na), br = summarize(b, nb), bu = summarize(cb, nc);
 		int nmin = nb < na ? nb : na;
 
-		fprintf(bf, "%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f\n", len, nc < nmin ? nc : nmin, d.med,
+		fprintf(bf, "%" PRIu64 ",%d,%.1f,%.1f,%.1f,%.1f,%.1f,%.1f", len, nc < nmin ? nc : nmin, d.med,
 			d.p99, br.med, br.p99, bu.med, bu.p99);
+		if (sets && nsd && nsb) {
+			struct dist ds = summarize(set_d, nsd), bs = summarize(set_b, nsb);
+
+			fprintf(bf, ",%.1f,%.1f,%.1f,%.1f\n", ds.med, ds.p99, bs.med, bs.p99);
+			printf("# set of %d x %" PRIu64 ", per buffer: direct %.1f us, broker %.1f us, %.2f\n", SET_N, len,
+			       ds.med, bs.med, ds.med > 0 ? bs.med / ds.med : 0.0);
+		} else {
+			fprintf(bf, ",,,,\n");
+		}
 		fflush(bf);
 		printf("# %10" PRIu64 " %10.1f %10.1f %10.1f %10.1f %6.2f (bus %10.1f %6.2f)\n", len, d.med, d.p99,
 		       br.med, br.p99, d.med > 0 ? br.med / d.med : 0.0, bu.med, d.med > 0 ? bu.med / d.med : 0.0);
 	}
 	fclose(bf);
 	free(cb);
+	free(set_d);
+	free(set_b);
 	bb_client_free(cb_client);
 
 	/* Where the broker's time goes: each call alone, at 4 KiB and at 16 MiB. */

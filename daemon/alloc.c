@@ -14,7 +14,16 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-int bb_heap_alloc(const char *heap_dir, const char *heap, uint64_t size, int fd_flags)
+void bb_heap_node_close(struct bb_heap_node *node)
+{
+	if (node && node->fd >= 0) {
+		close(node->fd);
+		node->fd = -1;
+	}
+}
+
+int bb_heap_alloc(const char *heap_dir, const char *heap, uint64_t size, int fd_flags,
+		  struct bb_heap_node *node)
 {
 	struct dma_heap_allocation_data data = {
 		.len = size,
@@ -23,16 +32,26 @@ int bb_heap_alloc(const char *heap_dir, const char *heap, uint64_t size, int fd_
 	char path[PATH_MAX];
 	int hfd, r;
 
-	if (snprintf(path, sizeof(path), "%s/%s", heap_dir, heap) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	hfd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (hfd < 0)
-		return errno == ENOENT ? -ENODEV : -errno;
+	if (node && node->fd >= 0 && !strcmp(node->name, heap)) {
+		hfd = node->fd;
+	} else {
+		bb_heap_node_close(node);
+		if (snprintf(path, sizeof(path), "%s/%s", heap_dir, heap) >= (int)sizeof(path))
+			return -ENAMETOOLONG;
+		hfd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (hfd < 0)
+			return errno == ENOENT ? -ENODEV : -errno;
+	}
 	do {
 		r = ioctl(hfd, DMA_HEAP_IOCTL_ALLOC, &data);
 	} while (r < 0 && errno == EINTR);
 	r = r < 0 ? -errno : (int)data.fd;
-	close(hfd);
+	if (node && node->fd != hfd && strlen(heap) < sizeof(node->name)) {
+		node->fd = hfd;
+		strcpy(node->name, heap);
+	} else if (!node || node->fd != hfd) {
+		close(hfd);
+	}
 	return r;
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * dbus_alloc.c - Allocate and AllocateImage: validate the arguments and options, authorize the
- * role, check quotas, allocate down the role's heap list (moving on only when a heap is full),
- * name the buffer, register it and reply with the fd.
+ * dbus_alloc.c - Allocate, AllocateSet and AllocateImage: validate the arguments and options,
+ * authorize the role, check quotas, allocate down the role's heap list (moving on only when a heap
+ * is full), name the buffer, register it and reply with the fd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -161,14 +161,14 @@ int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, 
 		fd = -ENODEV;
 		if (bb_heaps_has(&b->heaps, name) && strlen(name) < heaplen) {
 			strcpy(heap, name);
-			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags);
+			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags, b->set_node);
 		}
 		if (fd == -ENODEV) {
 			r = bb_heap_resolve(b->paths.heap_dir, b->paths.stats_dir, name, heap, heaplen);
 			if (r < 0)
 				return bb_error_set(e, ENODEV, "role '%s': heap '%s' is not in %s (%s); load the bufbroker module or fix 'heaps' of [role %s]",
 						    role->name, name, b->paths.heap_dir, strerror(-r), role->name);
-			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags);
+			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags, b->set_node);
 		}
 		if (fd >= 0)
 			return fd;
@@ -265,6 +265,89 @@ int bb_dbus_method_allocate(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	r = sd_bus_reply_method_return(m, "ht", buf->fd, buf->id);
 	if (r < 0)
 		bb_buffers_remove(&b->buffers, buf);
+	return r;
+}
+
+/* The most buffers one AllocateSet hands out; libbufbroker's BB_ALLOC_SET_MAX is the same. */
+#define BB_ALLOC_SET_MAX 32
+
+/*
+ * Put "buffer K of N" in front of the message of @e, and say that nothing was kept. The error name
+ * (QuotaExceeded, RegionFull, ...) stays.
+ */
+static void set_error(sd_bus_error *e, unsigned int k, unsigned int n, int r)
+{
+	sd_bus_error ne = SD_BUS_ERROR_NULL;
+
+	if (!sd_bus_error_is_set(e))
+		return;
+	sd_bus_error_setf(&ne, e->name, "buffer %u of %u: %s; none of the set was kept (a set is all or nothing)",
+			  k, n, e->message ? e->message : strerror(-r));
+	sd_bus_error_free(e);
+	*e = ne;
+}
+
+int bb_dbus_method_allocate_set(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	struct bb_broker *b = userdata;
+	struct bb_buffer *bufs[BB_ALLOC_SET_MAX];
+	struct bb_heap_node node = { .fd = -1 };
+	sd_bus_message *reply = NULL;
+	struct bb_client *c;
+	struct alloc_opts o;
+	const char *role;
+	uint64_t size;
+	uint32_t count, n = 0;
+	int r;
+
+	r = sd_bus_message_read(m, "stu", &role, &size, &count);
+	if (r < 0)
+		return r;
+	r = read_options(m, &o, e);
+	if (r < 0)
+		return r;
+	r = bb_client_from_message(b, m, &c, e);
+	if (r < 0)
+		return r;
+	log_debug("AllocateSet(%s, %" PRIu64 ", %" PRIu32 ") from %s", role, size, count, c->bus_name);
+	if (count < 1 || count > BB_ALLOC_SET_MAX)
+		return bb_error_set(e, EINVAL, "a set of %" PRIu32 " buffers is not valid; ask for 1 to %d", count,
+				    BB_ALLOC_SET_MAX);
+	/* One at a time, so that each sees the quota the ones before it use; the heap node is
+	 * opened once for the set. */
+	b->set_node = &node;
+	for (; n < count; n++) {
+		r = do_allocate(b, c, role, size, &o, &bufs[n], e);
+		if (r < 0)
+			break;
+	}
+	b->set_node = NULL;
+	bb_heap_node_close(&node);
+	if (r < 0) {
+		set_error(e, n + 1, count, r);
+		goto undo;
+	}
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "h");
+	for (uint32_t i = 0; r >= 0 && i < n; i++)
+		r = sd_bus_message_append(reply, "h", bufs[i]->fd);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "t");
+	for (uint32_t i = 0; r >= 0 && i < n; i++)
+		r = sd_bus_message_append(reply, "t", bufs[i]->id);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_send(NULL, reply, NULL);
+	sd_bus_message_unref(reply);
+	if (r >= 0)
+		return r;
+undo:
+	while (n > 0)
+		bb_buffers_remove(&b->buffers, bufs[--n]);
 	return r;
 }
 

@@ -28,7 +28,9 @@ int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, 
 /* sd_bus_message_handler_t for the vtable; userdata is the broker. */
 int bb_dbus_method_allocate(sd_bus_message *m, void *userdata, sd_bus_error *e);
 int bb_dbus_method_allocate_image(sd_bus_message *m, void *userdata, sd_bus_error *e);
+int bb_dbus_method_allocate_set(sd_bus_message *m, void *userdata, sd_bus_error *e);
 int bb_dbus_method_release(sd_bus_message *m, void *userdata, sd_bus_error *e);
+int bb_dbus_method_release_set(sd_bus_message *m, void *userdata, sd_bus_error *e);
 int bb_dbus_method_list(sd_bus_message *m, void *userdata, sd_bus_error *e);
 int bb_dbus_method_share(sd_bus_message *m, void *userdata, sd_bus_error *e);
 int bb_dbus_method_import(sd_bus_message *m, void *userdata, sd_bus_error *e);

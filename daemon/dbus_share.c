@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * dbus_share.c - Release, List, Share and Import: a client reaches only its own buffers; sharing
+ * dbus_share.c - Release, ReleaseSet, List, Share and Import: a client reaches only its own buffers; sharing
  * goes through single-use tokens scoped to a role, a uid or a bus peer (share.h), as the policy's
  * share-with allows.
  */
@@ -61,6 +61,54 @@ int bb_dbus_method_release(sd_bus_message *m, void *userdata, sd_bus_error *e)
 		bb_tokens_remove_matching(&b->tokens, NULL, buf->id);
 	bb_buffers_remove(&b->buffers, buf);
 	return sd_bus_reply_method_return(m, "");
+}
+
+int bb_dbus_method_release_set(sd_bus_message *m, void *userdata, sd_bus_error *e)
+{
+	struct bb_broker *b = userdata;
+	struct bb_buffer **bufs = NULL;
+	struct bb_client *c;
+	const uint64_t *ids;
+	size_t len, n;
+	int r;
+
+	r = sd_bus_message_read_array(m, 't', (const void **)&ids, &len);
+	if (r < 0)
+		return r;
+	n = len / sizeof(*ids);
+	r = bb_client_from_message(b, m, &c, e);
+	if (r < 0)
+		return r;
+	log_debug("ReleaseSet(%zu ids) from %s", n, c->bus_name);
+	if (!n)
+		return bb_error_set(e, EINVAL, "the set of ids is empty; give the ids of the buffers to release");
+	bufs = calloc(n, sizeof(*bufs));
+	if (!bufs)
+		return bb_error_set(e, ENOMEM, "out of memory");
+	/* All ids first: a set is released whole or not at all. */
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (ids[j] == ids[i]) {
+				r = bb_error_set(e, EINVAL, "id %" PRIu64 " is in the set twice; nothing was released", ids[i]);
+				goto out;
+			}
+		r = own_buffer(b, c, ids[i], &bufs[i], e);
+		if (r < 0) {
+			sd_bus_error_free(e);
+			r = bb_error_set(e, ESRCH, "you hold no buffer with id %" PRIu64 "; nothing was released; List shows the ids of your buffers",
+					 ids[i]);
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!bufs[i]->imported)
+			bb_tokens_remove_matching(&b->tokens, NULL, bufs[i]->id);
+		bb_buffers_remove(&b->buffers, bufs[i]);
+	}
+	r = sd_bus_reply_method_return(m, "");
+out:
+	free(bufs);
+	return r;
 }
 
 int bb_dbus_method_list(sd_bus_message *m, void *userdata, sd_bus_error *e)

@@ -227,6 +227,66 @@ int bb_client_alloc(struct bb_client *c, const char *role, uint64_t size,
 	return r;
 }
 
+int bb_client_alloc_set(struct bb_client *c, const char *role, uint64_t size, unsigned int count,
+			const struct bb_alloc_options *opts, struct bb_buffer **out)
+{
+	struct bb_buffer *bufs[BB_ALLOC_SET_MAX];
+	sd_bus_message *m = NULL, *reply = NULL;
+	const uint64_t *ids = NULL;
+	size_t n_ids = 0;
+	unsigned int n = 0;
+	int r, fd;
+
+	if (!c || !out)
+		return -EINVAL;
+	if (!role || !size || !count || count > BB_ALLOC_SET_MAX || check_options(opts) < 0)
+		return client_set_errno(c, EINVAL, "invalid argument");
+	r = new_call(c, "AllocateSet", &m);
+	if (r >= 0) {
+		r = sd_bus_message_append(m, "stu", role, size, (uint32_t)count);
+		if (r >= 0)
+			r = append_options(m, opts);
+		if (r < 0)
+			r = client_set_errno(c, r, "cannot build D-Bus message");
+	}
+	if (r >= 0)
+		r = call(c, m, &reply);
+	if (r >= 0) {
+		r = sd_bus_message_enter_container(reply, 'a', "h");
+		/* The message owns the fds; each buffer takes its own copy. */
+		while (r >= 0 && (r = sd_bus_message_read(reply, "h", &fd)) > 0) {
+			if (n == count) {
+				r = -EBADMSG;
+				break;
+			}
+			fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+			r = fd < 0 ? -errno : buffer_new_take_fd(fd, 0, dmabuf_size(fd, size), &bufs[n]);
+			if (r >= 0)
+				n++;
+		}
+		if (r >= 0)
+			r = sd_bus_message_exit_container(reply);
+		if (r >= 0)
+			r = sd_bus_message_read_array(reply, 't', (const void **)&ids, &n_ids);
+		if (r >= 0 && (n != count || n_ids != count * sizeof(*ids)))
+			r = -EBADMSG;
+		if (r < 0)
+			r = client_set_errno(c, r, "malformed reply from bufbrokerd");
+	}
+	if (r >= 0) {
+		for (unsigned int i = 0; i < count; i++) {
+			bufs[i]->id = ids[i];
+			out[i] = bufs[i];
+		}
+	} else {
+		while (n > 0)
+			bb_buffer_free(bufs[--n]);
+	}
+	sd_bus_message_unref(reply);
+	sd_bus_message_unref(m);
+	return r < 0 ? r : 0;
+}
+
 int bb_client_alloc_image(struct bb_client *c, const char *role, uint32_t fourcc,
 			  uint32_t width, uint32_t height, uint64_t modifier,
 			  const struct bb_alloc_options *opts, struct bb_buffer **out,
@@ -343,6 +403,38 @@ int bb_client_release(struct bb_client *c, struct bb_buffer *buf)
 	}
 	bb_buffer_free(buf);
 	return 0;
+}
+
+int bb_client_release_set(struct bb_client *c, struct bb_buffer **bufs, unsigned int count)
+{
+	sd_bus_message *m = NULL;
+	unsigned int n_ids = 0;
+	int r = 0;
+
+	if (!bufs)
+		return count ? -EINVAL : 0;
+	for (unsigned int i = 0; i < count; i++)
+		if (bufs[i] && bufs[i]->id)
+			n_ids++;
+	if (n_ids) {
+		r = c ? new_call(c, "ReleaseSet", &m) : -EINVAL;
+		if (r >= 0)
+			r = sd_bus_message_open_container(m, 'a', "t");
+		for (unsigned int i = 0; r >= 0 && i < count; i++)
+			if (bufs[i] && bufs[i]->id)
+				r = sd_bus_message_append(m, "t", bufs[i]->id);
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+		if (r < 0 && c)
+			r = client_set_errno(c, r, "cannot build D-Bus message");
+	}
+	/* Close our fds first: the daemon then frees at once where we were the last holder. */
+	for (unsigned int i = 0; i < count; i++)
+		bb_buffer_free(bufs[i]);
+	if (n_ids && r >= 0)
+		r = call(c, m, NULL);
+	sd_bus_message_unref(m);
+	return r;
 }
 
 /* ---- lists --------------------------------------------------------------- */

@@ -167,6 +167,19 @@ if [ -s "$g/broker.csv" ]; then
 		br = ($7 != "" && $3 > 0) ? sprintf("%.2f×", $7 / $3) : "-"
 		printf "| %s | %d | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f× | %s | %s | %s |\n", s, $2, $3, $4, $5, $6, $5 - $3, r, t, bm, br
 	}' "$g/broker.csv"
+	if awk -F, 'NR > 1 && $9 != "" { f = 1 } END { exit !f }' "$g/broker.csv"; then
+		echo
+		echo "A buffer queue in one call: 4 buffers held together, then freed; per buffer. Direct: 4 ioctls"
+		echo "and 4 closes. Broker: one AllocateSet and one ReleaseSet on a session (what a camera or decoder"
+		echo "does for its queue; bb_client_alloc_set()). Interleaved with the rows above."
+		echo
+		echo "| size | direct med | direct p99 | broker med | broker p99 | overhead per buffer | ratio (med) | target ≤ 1.25× |"
+		echo "|---:|---:|---:|---:|---:|---:|---:|---|"
+		awk -F, 'NR > 1 && $9 != "" {
+			r = $9 > 0 ? $11 / $9 : 0
+			printf "| %d MiB | %.0f | %.0f | %.0f | %.0f | %.0f | %.2f× | %s |\n", $1 / 1048576, $9, $10, $11, $12, $11 - $9, r, (r <= 1.25 ? "met" : "**missed**")
+		}' "$g/broker.csv"
+	fi
 	if [ -s "$g/split.csv" ]; then
 		echo
 		echo "Where the broker's time goes: each call alone, interleaved, same run (median and p99, µs):"

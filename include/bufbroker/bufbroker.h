@@ -181,6 +181,24 @@ const char *bb_client_last_error_name(const struct bb_client *c);
 int bb_client_alloc(struct bb_client *c, const char *role, uint64_t size,
 		    const struct bb_alloc_options *opts, struct bb_buffer **out);
 
+/* The most buffers bb_client_alloc_set() allocates in one call. */
+#define BB_ALLOC_SET_MAX 32
+
+/**
+ * bb_client_alloc_set() - allocate @count buffers of @size for @role in one
+ * call (D-Bus AllocateSet), e.g. a camera's or a decoder's buffer queue
+ * @count: 1 to BB_ALLOC_SET_MAX
+ * @opts: NULL or options, applied to each buffer
+ * @out: array of @count; on success receives the buffers (each owns its fd;
+ * release them with bb_client_release_set() or one by one with
+ * bb_client_release()); untouched on failure
+ * All or nothing: when one buffer cannot be had (quota, region full), the
+ * daemon keeps none and the error message says which one failed.
+ * Return: 0 or -errno, as bb_client_alloc().
+ */
+int bb_client_alloc_set(struct bb_client *c, const char *role, uint64_t size, unsigned int count,
+			const struct bb_alloc_options *opts, struct bb_buffer **out);
+
 /**
  * bb_client_alloc_image() - allocate an image (D-Bus AllocateImage)
  * @fourcc: DRM fourcc (DRM_FORMAT_NV12, ...)
@@ -225,6 +243,18 @@ int bb_client_import(struct bb_client *c, const char *token, struct bb_buffer **
  * knows the id).  For a direct-mode buffer, same as bb_buffer_free().
  */
 int bb_client_release(struct bb_client *c, struct bb_buffer *buf);
+
+/**
+ * bb_client_release_set() - release @count buffers in one call (D-Bus ReleaseSet)
+ * @bufs: from bb_client_alloc*() or bb_client_import() of @c; NULL entries
+ * are skipped
+ *
+ * Every buffer (its fd and mapping) is always freed, even when the call fails.
+ * Return: 0 or the -errno of the ReleaseSet call (-ESRCH if the daemon no
+ * longer knows one of the ids: it then released none of them, and they go
+ * when @c disconnects).
+ */
+int bb_client_release_set(struct bb_client *c, struct bb_buffer **bufs, unsigned int count);
 
 /**
  * bb_client_release_id() - release a buffer by id without a local handle

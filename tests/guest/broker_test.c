@@ -693,6 +693,93 @@ out:
 	bb_client_free(cl);
 }
 
+/* How many buffers the daemon lists for @cl, or -1. */
+static int listed(struct bb_client *cl)
+{
+	struct bb_buffer_info *li = NULL;
+	size_t n = 0;
+
+	if (bb_client_list_buffers(cl, &li, &n) < 0)
+		return -1;
+	bb_buffer_info_free(li, n);
+	return (int)n;
+}
+
+/* AllocateSet and ReleaseSet: one call each for a set, and a set is all or nothing. */
+static void case_set(struct h_case *c, void *v)
+{
+	struct bb_client *cl = NULL, *other = NULL;
+	struct bb_buffer *set[4] = { 0 }, *q[4] = { 0 }, *mixed[2] = { 0 };
+	uint64_t keep_id = 0, other_id = 0;
+	struct snap base;
+	char why[384];
+	int r;
+
+	(void)v;
+	CHECK(c, bb_client_connect(&cl, 0) == 0 && bb_client_connect(&other, 0) == 0, "connect");
+	CHECK(c, snap_take(&base) == 0, "cannot read " BB_SYSFS_REGIONS);
+
+	r = bb_client_alloc_set(cl, "camfull", MiB, 4, NULL, set);
+	CHECK(c, r == 0, "AllocateSet 4 x 1 MiB returned %d: %s", r, bb_client_last_error_message(cl));
+	for (int i = 0; i < 4; i++) {
+		struct stat st[2];
+
+		CHECK(c, bb_buffer_get_size(set[i]) == MiB, "buffer %d is %" PRIu64 " bytes", i,
+		      bb_buffer_get_size(set[i]));
+		CHECK_SYS(c, fstat(bb_buffer_get_fd(set[i]), &st[0]));
+		for (int j = 0; j < i; j++) {
+			CHECK_SYS(c, fstat(bb_buffer_get_fd(set[j]), &st[1]));
+			CHECK(c, st[0].st_ino != st[1].st_ino, "buffers %d and %d are the same dma-buf", j, i);
+		}
+	}
+	CHECK(c, listed(cl) == 4, "List shows %d buffers, want 4", listed(cl));
+	CHECK(c, !*snap_wait(&base, 4 * MiB, 0, 0, 2000, why, sizeof(why)), "after AllocateSet: %s", why);
+
+	/* Over the role's max-buffers (3): refused, and nothing of the set is kept. */
+	r = bb_client_alloc_set(cl, "quota", 4 * KiB, 4, NULL, q);
+	CHECK(c, r == -EDQUOT, "a set of 4 with max-buffers 3 returned %d, want -EDQUOT", r);
+	CHECK(c, strstr(bb_client_last_error_message(cl), "buffer 4 of 4") &&
+		 strstr(bb_client_last_error_message(cl), "none of the set was kept"),
+	      "message '%s' does not say which buffer failed and that none was kept",
+	      bb_client_last_error_message(cl));
+	CHECK(c, !q[0] && !q[3], "a refused set filled the output array");
+	CHECK(c, listed(cl) == 4, "after the refused set List shows %d buffers, want 4", listed(cl));
+	CHECK(c, !*snap_wait(&base, 4 * MiB, 0, 0, 2000, why, sizeof(why)), "after the refused set: %s", why);
+
+	/* A ReleaseSet with an id this client does not hold releases nothing. */
+	r = bb_client_alloc(other, "camfull", MiB, NULL, &mixed[1]);
+	CHECK(c, r == 0, "the other client's buffer: %d", r);
+	other_id = bb_buffer_get_id(mixed[1]);
+	r = bb_client_alloc(cl, "camfull", MiB, NULL, &mixed[0]);
+	CHECK(c, r == 0, "one more buffer: %d", r);
+	keep_id = bb_buffer_get_id(mixed[0]);
+	r = bb_client_release_set(cl, mixed, 2);
+	mixed[0] = mixed[1] = NULL; /* freed locally either way */
+	CHECK(c, r == -ESRCH, "ReleaseSet with another client's id returned %d, want -ESRCH", r);
+	CHECK(c, strstr(bb_client_last_error_message(cl), "nothing was released"), "message '%s'",
+	      bb_client_last_error_message(cl));
+	CHECK(c, listed(cl) == 5, "after the refused ReleaseSet List shows %d buffers, want 5", listed(cl));
+	CHECK(c, bb_client_release_id(cl, keep_id) == 0 && bb_client_release_id(other, other_id) == 0,
+	      "Release of the two single buffers");
+	keep_id = other_id = 0;
+
+	/* The set back in one call: the region is where it was. */
+	r = bb_client_release_set(cl, set, 4);
+	memset(set, 0, sizeof(set));
+	CHECK(c, r == 0, "ReleaseSet returned %d: %s", r, bb_client_last_error_message(cl));
+	CHECK(c, listed(cl) == 0, "after ReleaseSet List shows %d buffers, want 0", listed(cl));
+	CHECK(c, !*snap_wait(&base, 0, 0, 0, 2000, why, sizeof(why)), "after ReleaseSet: %s", why);
+out:
+	bb_client_release_set(cl, set, 4);
+	bb_client_release_set(cl, mixed, 2);
+	if (keep_id)
+		bb_client_release_id(cl, keep_id);
+	if (other_id)
+		bb_client_release_id(other, other_id);
+	bb_client_free(cl);
+	bb_client_free(other);
+}
+
 static void case_denied(struct h_case *c, void *v)
 {
 	(void)v;
@@ -997,6 +1084,7 @@ static int suite(void)
 	h_run("quota max-buffer-size is EDQUOT", case_quota, "max-buffer-size");
 	h_run("quota max-buffers is EDQUOT", case_quota, "max-buffers");
 	h_run("quota max-bytes is EDQUOT", case_quota, "max-bytes");
+	h_run("AllocateSet/ReleaseSet: one call for a set, all or nothing", case_set, NULL);
 	h_run("uid not in the policy is AccessDenied (EACCES)", case_denied, NULL);
 	h_run("direct: no permission without group bufbroker (EACCES)", case_direct_noperm, NULL);
 	h_run("direct: a heap that does not exist is ENOENT", case_direct_nosuch, NULL);

@@ -329,10 +329,10 @@ static int append_options(sd_bus_message *m)
 }
 
 enum { M_ALLOC, M_IMAGE, M_RELEASE, M_LIST, M_SHARE, M_IMPORT, M_HEAPS, M_USAGE, M_VERSION, M_WRONGSIG,
-       M_UNKNOWN, M_SESSION, M_N };
+       M_UNKNOWN, M_SESSION, M_ALLOCSET, M_RELSET, M_N };
 static const char *const m_names[M_N] = { "Allocate", "AllocateImage", "Release", "List", "Share", "Import",
 					  "Heaps", "Usage", "Get(Version)", "wrong signature", "unknown method",
-					  "OpenSession" };
+					  "OpenSession", "AllocateSet", "ReleaseSet" };
 
 /* One call; returns 0 when the outcome is acceptable. */
 static int fuzz_one(struct conn *c)
@@ -343,7 +343,7 @@ static int fuzz_one(struct conn *c)
 	int r;
 	if (kind >= M_N)
 		kind = below(2) ? M_ALLOC : M_SHARE; /* weight the interesting ones */
-	const char *method = kind <= M_USAGE || kind == M_SESSION ? m_names[kind] : "x";
+	const char *method = kind <= M_USAGE || kind >= M_SESSION ? m_names[kind] : "x";
 	res->per_method[kind]++;
 	if (kind == M_VERSION)
 		r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, "org.freedesktop.DBus.Properties",
@@ -353,8 +353,8 @@ static int fuzz_one(struct conn *c)
 						   below(2) ? "Allocat" : "DeleteEverything");
 	else if (kind == M_WRONGSIG) {
 		static const char *const ms[] = { "Allocate", "AllocateImage", "Release", "List", "Share", "Import",
-						  "Heaps", "Usage", "OpenSession" };
-		method = ms[below(9)];
+						  "Heaps", "Usage", "OpenSession", "AllocateSet", "ReleaseSet" };
+		method = ms[below(11)];
 		r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE, method);
 	} else
 		r = sd_bus_message_new_method_call(c->bus, &m, BUS_NAME, BUS_PATH, BUS_IFACE, method);
@@ -374,6 +374,22 @@ static int fuzz_one(struct conn *c)
 	case M_RELEASE:
 		r = sd_bus_message_append(m, "t", rnd_id(c));
 		break;
+	case M_ALLOCSET:
+		r = sd_bus_message_append(m, "stu", rnd_role(), rnd_size(),
+					  below(4) ? (uint32_t)(1 + below(4)) : (uint32_t)rnd());
+		if (r >= 0)
+			r = append_options(m);
+		break;
+	case M_RELSET: {
+		unsigned int n = (unsigned int)below(5); /* 0: empty; ids repeat now and then */
+
+		r = sd_bus_message_open_container(m, 'a', "t");
+		for (unsigned int i = 0; r >= 0 && i < n; i++)
+			r = sd_bus_message_append(m, "t", rnd_id(c));
+		if (r >= 0)
+			r = sd_bus_message_close_container(m);
+		break;
+	}
 	case M_SHARE:
 		r = sd_bus_message_append(m, "ts", rnd_id(c), rnd_target(c));
 		break;
@@ -428,6 +444,13 @@ static int fuzz_one(struct conn *c)
 				remember_id(c, id);
 				/* often keep only the id and drop our fd at once (unref below) */
 			}
+		} else if (kind == M_ALLOCSET) {
+			const uint64_t *ids;
+			size_t len;
+			if (sd_bus_message_skip(reply, "ah") >= 0 &&
+			    sd_bus_message_read_array(reply, 't', (const void **)&ids, &len) >= 0)
+				for (size_t i = 0; i < len / sizeof(*ids); i++)
+					remember_id(c, ids[i]);
 		} else if (kind == M_SESSION) {
 			/* unused: the reply's unref closes our end, so the daemon sees a hang-up */
 		} else if (kind == M_SHARE) {

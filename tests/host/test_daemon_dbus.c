@@ -388,6 +388,27 @@ static void allocate_image_errors_are_named(void **state)
 	daemon_alive();
 }
 
+static void set_errors_are_named_and_say_nothing_was_kept(void **state)
+{
+	(void)state;
+	expect_error(BB_ERROR_INVALID_ARGUMENT, "a set of 0 buffers", "AllocateSet", "stua{sv}", "cam",
+		     (uint64_t)4096, 0u, 0);
+	expect_error(BB_ERROR_INVALID_ARGUMENT, "ask for 1 to 32", "AllocateSet", "stua{sv}", "cam",
+		     (uint64_t)4096, 33u, 0);
+	expect_error(BB_ERROR_NO_SUCH_ROLE, "buffer 1 of 2: the policy has no role 'nope'", "AllocateSet",
+		     "stua{sv}", "nope", (uint64_t)4096, 2u, 0);
+	expect_error(BB_ERROR_QUOTA_EXCEEDED, "max-buffer-size", "AllocateSet", "stua{sv}", "cam",
+		     (uint64_t)(1 << 20), 4u, 0);
+	expect_error(BB_ERROR_NO_SUCH_HEAP, "none of the set was kept", "AllocateSet", "stua{sv}", "cam",
+		     (uint64_t)4096, 3u, 0);
+	expect_error(BB_ERROR_INVALID_ARGUMENT, "unknown option 'colour'", "AllocateSet", "stua{sv}", "cam",
+		     (uint64_t)4096, 2u, 1, "colour", "s", "red");
+	expect_error(BB_ERROR_INVALID_ARGUMENT, "the set of ids is empty", "ReleaseSet", "at", 0);
+	expect_error(BB_ERROR_NO_SUCH_BUFFER, "no buffer with id 12345; nothing was released", "ReleaseSet", "at", 2,
+		     (uint64_t)12345, (uint64_t)12346);
+	daemon_alive();
+}
+
 static void buffer_and_token_errors_are_named(void **state)
 {
 	(void)state;
@@ -405,6 +426,8 @@ static void wrong_signatures_are_refused_and_the_daemon_stays_up(void **state)
 	(void)state;
 	expect_error("org.freedesktop.DBus.Error.InvalidArgs", "", "Allocate", "s", "cam");
 	expect_error("org.freedesktop.DBus.Error.InvalidArgs", "", "Release", "s", "1");
+	expect_error("org.freedesktop.DBus.Error.InvalidArgs", "", "AllocateSet", "sta{sv}", "cam", (uint64_t)4096, 0);
+	expect_error("org.freedesktop.DBus.Error.InvalidArgs", "", "ReleaseSet", "t", (uint64_t)1);
 	expect_error("org.freedesktop.DBus.Error.UnknownMethod", "", "Explode", "");
 	daemon_alive();
 }
@@ -644,6 +667,7 @@ int main(void)
 		cmocka_unit_test(introspection_matches_the_xml_in_the_repo),
 		cmocka_unit_test(allocate_errors_are_named_and_say_what_to_change),
 		cmocka_unit_test(allocate_image_errors_are_named),
+		cmocka_unit_test(set_errors_are_named_and_say_nothing_was_kept),
 		cmocka_unit_test(buffer_and_token_errors_are_named),
 		cmocka_unit_test(wrong_signatures_are_refused_and_the_daemon_stays_up),
 		cmocka_unit_test(list_heaps_and_usage_answer_for_a_fresh_client),

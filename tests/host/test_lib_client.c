@@ -228,6 +228,64 @@ static int m_release(sd_bus_message *m, void *ud, sd_bus_error *e)
 	return sd_bus_reply_method_return(m, "");
 }
 
+/* Role "short" answers with one fd fewer than asked for: a reply the library must refuse. */
+static int m_allocate_set(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	sd_bus_message *reply = NULL;
+	uint64_t size, ids[8] = { 0 };
+	const char *role;
+	uint32_t count, n;
+	int r;
+
+	(void)ud;
+	note_call(m);
+	r = sd_bus_message_read(m, "stu", &role, &size, &count);
+	if (r < 0 || (r = read_options(m)) < 0)
+		return r;
+	if ((r = role_error(role, e)) < 0)
+		return r;
+	if (!count || count > 8)
+		return sd_bus_error_set(e, ERR("InvalidArgument"), "count");
+	n = strcmp(role, "short") ? count : count - 1;
+	for (uint32_t i = 0; i < n; i++)
+		if ((r = fake_new_buffer(size, &ids[i])) < 0)
+			return r;
+	r = sd_bus_message_new_method_return(m, &reply);
+	if (r >= 0)
+		r = sd_bus_message_open_container(reply, 'a', "h");
+	for (uint32_t i = 0; r >= 0 && i < n; i++)
+		r = sd_bus_message_append(reply, "h", fake.fds[ids[i]]);
+	if (r >= 0)
+		r = sd_bus_message_close_container(reply);
+	if (r >= 0)
+		r = sd_bus_message_append_array(reply, 't', ids, count * sizeof(ids[0]));
+	if (r >= 0)
+		r = sd_bus_send(NULL, reply, NULL);
+	sd_bus_message_unref(reply);
+	return r;
+}
+
+static int m_release_set(sd_bus_message *m, void *ud, sd_bus_error *e)
+{
+	const uint64_t *ids;
+	size_t len;
+	int r;
+
+	(void)ud;
+	note_call(m);
+	r = sd_bus_message_read_array(m, 't', (const void **)&ids, &len);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < len / sizeof(*ids); i++)
+		if (!valid_id(ids[i]))
+			return sd_bus_error_setf(e, ERR("NoSuchBuffer"), "no buffer %" PRIu64, ids[i]);
+	for (size_t i = 0; i < len / sizeof(*ids); i++) {
+		close(fake.fds[ids[i]]);
+		fake.fds[ids[i]] = -1;
+	}
+	return sd_bus_reply_method_return(m, "");
+}
+
 static int m_share(sd_bus_message *m, void *ud, sd_bus_error *e)
 {
 	const char *target;
@@ -324,6 +382,8 @@ static const sd_bus_vtable fake_vtable[] = {
 	SD_BUS_METHOD("Allocate", "sta{sv}", "ht", m_allocate, 0),
 	SD_BUS_METHOD("AllocateImage", "suuuta{sv}", "htta(tu)", m_allocate_image, 0),
 	SD_BUS_METHOD("Release", "t", "", m_release, 0),
+	SD_BUS_METHOD("AllocateSet", "stua{sv}", "ahat", m_allocate_set, 0),
+	SD_BUS_METHOD("ReleaseSet", "at", "", m_release_set, 0),
 	SD_BUS_METHOD("Share", "ts", "s", m_share, 0),
 	SD_BUS_METHOD("Import", "s", "htt", m_import, 0),
 	SD_BUS_METHOD("Heaps", "", "a(sasttttt)", m_heaps, 0),
@@ -739,6 +799,46 @@ static void alloc_rejects_bad_arguments_locally(void **state)
 	assert_int_equal(bb_client_alloc(c, "camera", 0, NULL, &buf), -EINVAL);
 	assert_int_equal(bb_client_alloc(c, "camera", 4096, &o, &buf), -EINVAL);
 	assert_int_equal(bb_client_alloc(NULL, "camera", 4096, NULL, &buf), -EINVAL);
+}
+
+static void a_set_is_allocated_and_released_in_one_call_each(void **state)
+{
+	struct bb_client *c = *state;
+	struct bb_alloc_options o = { .name = "queue" };
+	struct bb_buffer *set[3] = { NULL }, *none[2] = { NULL };
+	uint64_t ids[3];
+
+	assert_int_equal(bb_client_alloc_set(c, "camera", 8192, 3, &o, set), 0);
+	assert_string_equal(fake.last_name, "queue");
+	for (int i = 0; i < 3; i++) {
+		assert_non_null(set[i]);
+		assert_true(is_cloexec(bb_buffer_get_fd(set[i])));
+		assert_int_equal(bb_buffer_get_size(set[i]), 8192);
+		ids[i] = bb_buffer_get_id(set[i]);
+		assert_true(valid_id(ids[i]));
+		for (int j = 0; j < i; j++) {
+			assert_true(ids[j] != ids[i]);
+			assert_true(bb_buffer_get_fd(set[j]) != bb_buffer_get_fd(set[i]));
+		}
+	}
+	assert_int_equal(bb_client_release_set(c, set, 3), 0);
+	for (int i = 0; i < 3; i++)
+		assert_false(valid_id(ids[i]));
+
+	/* a reply with fewer fds than asked for is refused, and nothing is handed out */
+	assert_int_equal(bb_client_alloc_set(c, "short", 4096, 2, NULL, none), -EBADMSG);
+	assert_non_null(strstr(bb_client_last_error_message(c), "malformed reply"));
+	assert_null(none[0]);
+	assert_null(none[1]);
+	/* the daemon's errors come back as for one buffer */
+	assert_int_equal(bb_client_alloc_set(c, "denied", 4096, 2, NULL, none), -EACCES);
+	assert_null(none[0]);
+	/* bad arguments never reach the daemon */
+	assert_int_equal(bb_client_alloc_set(c, "camera", 4096, 0, NULL, none), -EINVAL);
+	assert_int_equal(bb_client_alloc_set(c, "camera", 4096, BB_ALLOC_SET_MAX + 1, NULL, none), -EINVAL);
+	assert_int_equal(bb_client_alloc_set(c, "camera", 0, 2, NULL, none), -EINVAL);
+	assert_int_equal(bb_client_release_set(c, NULL, 2), -EINVAL);
+	assert_int_equal(bb_client_release_set(c, none, 2), 0); /* NULL entries: nothing to do */
 }
 
 static void daemon_errors_become_errno_and_message(void **state)
@@ -1382,6 +1482,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(alloc_returns_owned_cloexec_fd_and_sends_options),
 		T(alloc_rejects_bad_arguments_locally),
+		T(a_set_is_allocated_and_released_in_one_call_each),
 		T(daemon_errors_become_errno_and_message),
 		T(alloc_image_returns_the_daemon_layout),
 		T(share_and_import_give_the_same_memory),
@@ -1396,6 +1497,7 @@ int main(void)
 		cmocka_unit_test(ctl_talks_to_the_daemon),
 
 		TS(alloc_returns_owned_cloexec_fd_and_sends_options),
+		TS(a_set_is_allocated_and_released_in_one_call_each),
 		TS(daemon_errors_become_errno_and_message),
 		TS(alloc_image_returns_the_daemon_layout),
 		TS(share_and_import_give_the_same_memory),
