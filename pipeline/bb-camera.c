@@ -409,48 +409,55 @@ int main(int argc, char **argv)
 				goto out;
 			}
 		}
-		for (;;) {
-			r = pl_recv_nowait(sock, &m, NULL);
-			if (r == -EAGAIN)
+		/* Every DONE waiting, in one call: a short batch means none is left, so no
+		 * further receive is needed to find that out. */
+		for (int nm = (int)nbuf; nm == (int)nbuf;) {
+			struct pl_msg got[PL_MAX_BUFFERS];
+
+			nm = pl_recv_batch_nowait(sock, got, nbuf);
+			if (nm == -EAGAIN)
 				break;
-			if (r <= 0) {
-				pl_log("video client went away (%s) after %u frames", r ? strerror(-r) : "EOF",
+			if (nm <= 0) {
+				pl_log("video client went away (%s) after %u frames", nm ? strerror(-nm) : "EOF",
 				       done);
 				goto out;
 			}
-			if (m.type != PL_DONE || m.index >= nbuf || !in_flight[m.index]) {
-				pl_log("unexpected message type %u index %u", m.type, m.index);
-				goto out;
-			}
-			in_flight[m.index] = false;
-			done++;
-			if (o_inject_stale && done == o_inject_stale && sent < o_frames) {
-				pl_log("injecting a stale frame: buffer %u again, not re-captured", m.index);
-				uint32_t idx = m.index;
-				pl_msg_init(&m, PL_FRAME, idx);
-				/* Sequence numbers stay increasing (all later ones shifted by one), so
-				 * only the pixels (blanked rows, OSD counter) can give it away. */
-				m.u.frame.sequence = (uint32_t)last_seq + seq_shift + 1;
-				seq_shift++;
-				m.u.frame.bytesused = f.sizeimage;
-				m.u.frame.flags = sent + 1 == o_frames ? PL_FRAME_LAST : 0;
-				in_flight[idx] = true;
-				if ((r = pl_send(sock, &m, -1)) < 0)
-					goto sockfail;
-				sent++;
-				continue;
-			}
-			if (sent < o_frames) {
-				struct v4l2_buffer b;
-				memset(&b, 0, sizeof(b));
-				b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
-				b.memory = V4L2_MEMORY_DMABUF;
-				b.index = m.index;
-				b.m.fd = bufs[m.index].fd;
-				b.length = (uint32_t)bufs[m.index].size;
-				if (pl_xioctl(cap, VIDIOC_QBUF, &b) < 0) {
-					pl_log("re-QBUF %u: %s", m.index, strerror(errno));
+			for (int k = 0; k < nm; k++) {
+				m = got[k];
+				if (m.type != PL_DONE || m.index >= nbuf || !in_flight[m.index]) {
+					pl_log("unexpected message type %u index %u", m.type, m.index);
 					goto out;
+				}
+				in_flight[m.index] = false;
+				done++;
+				if (o_inject_stale && done == o_inject_stale && sent < o_frames) {
+					pl_log("injecting a stale frame: buffer %u again, not re-captured", m.index);
+					uint32_t idx = m.index;
+					pl_msg_init(&m, PL_FRAME, idx);
+					/* Sequence numbers stay increasing (all later ones shifted by one), so
+					 * only the pixels (blanked rows, OSD counter) can give it away. */
+					m.u.frame.sequence = (uint32_t)last_seq + seq_shift + 1;
+					seq_shift++;
+					m.u.frame.bytesused = f.sizeimage;
+					m.u.frame.flags = sent + 1 == o_frames ? PL_FRAME_LAST : 0;
+					in_flight[idx] = true;
+					if ((r = pl_send(sock, &m, -1)) < 0)
+						goto sockfail;
+					sent++;
+					continue;
+				}
+				if (sent < o_frames) {
+					struct v4l2_buffer b;
+					memset(&b, 0, sizeof(b));
+					b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+					b.memory = V4L2_MEMORY_DMABUF;
+					b.index = m.index;
+					b.m.fd = bufs[m.index].fd;
+					b.length = (uint32_t)bufs[m.index].size;
+					if (pl_xioctl(cap, VIDIOC_QBUF, &b) < 0) {
+						pl_log("re-QBUF %u: %s", m.index, strerror(errno));
+						goto out;
+					}
 				}
 			}
 		}

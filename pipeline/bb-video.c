@@ -85,11 +85,12 @@ static int give_back(struct state *s, unsigned int idx)
 	return pl_send(s->sock, &m, -1);
 }
 
-static int output_dequeue(struct state *s)
+/* Take up to @max buffers back from the output (fewer when it has no more to give). */
+static int output_dequeue(struct state *s, unsigned int max)
 {
 	struct v4l2_buffer b;
 
-	for (;;) {
+	for (unsigned int n = 0; n < max; n++) {
 		memset(&b, 0, sizeof(b));
 		b.type = V4L2_BUF_TYPE_VIDEO_OUTPUT;
 		b.memory = V4L2_MEMORY_DMABUF;
@@ -103,6 +104,7 @@ static int output_dequeue(struct state *s)
 		if (r < 0)
 			return r;
 	}
+	return 0;
 }
 
 static int on_frame(struct state *s, const struct pl_msg *m)
@@ -342,7 +344,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (p[1].revents & (POLLOUT | POLLERR)) {
-			if ((r = output_dequeue(&s)) < 0) {
+			if ((r = output_dequeue(&s, s.nbuf)) < 0) {
 				pl_log("output DQBUF: %s", strerror(-r));
 				goto out;
 			}
@@ -357,7 +359,9 @@ int main(int argc, char **argv)
 				bye = m;
 				got_bye = true;
 			} else if (m.type == PL_FRAME && m.index < s.nbuf && !s.at_output[m.index]) {
-				if (s.out >= 0 && (r = output_dequeue(&s)) < 0) {
+				/* One frame in, one back: the output returns the buffer it showed
+				 * before. Asking once spares the call that would only say "no more". */
+				if (s.out >= 0 && (r = output_dequeue(&s, 1)) < 0) {
 					pl_log("output DQBUF: %s", strerror(-r));
 					goto out;
 				}

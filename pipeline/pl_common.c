@@ -170,6 +170,55 @@ int pl_recv_nowait(int sock, struct pl_msg *m, int *fd)
 	return pl_recv_flags(sock, m, fd, MSG_DONTWAIT);
 }
 
+int pl_recv_batch_nowait(int sock, struct pl_msg *m, unsigned int max)
+{
+	struct mmsghdr mm[PL_MAX_BUFFERS];
+	struct iovec iov[PL_MAX_BUFFERS];
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr align;
+	} ctl[PL_MAX_BUFFERS];
+	int n, bad = 0;
+
+	if (max > PL_MAX_BUFFERS)
+		max = PL_MAX_BUFFERS;
+	memset(mm, 0, sizeof(mm));
+	for (unsigned int i = 0; i < max; i++) {
+		iov[i] = (struct iovec){ .iov_base = &m[i], .iov_len = sizeof(m[i]) };
+		mm[i].msg_hdr = (struct msghdr){ .msg_iov = &iov[i], .msg_iovlen = 1,
+						 .msg_control = ctl[i].buf,
+						 .msg_controllen = sizeof(ctl[i].buf) };
+	}
+	do
+		n = recvmmsg(sock, mm, max, MSG_DONTWAIT | MSG_CMSG_CLOEXEC, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (int i = 0; i < n; i++) {
+		struct msghdr *mh = &mm[i].msg_hdr;
+
+		/* These messages carry no fd: close any that came along. */
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+				int f;
+
+				memcpy(&f, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+				close(f);
+			}
+		}
+		if (bad)
+			continue;
+		if (mm[i].msg_len == 0) /* end of file: what came before it still counts */
+			return i;
+		if (mm[i].msg_len != sizeof(m[i]) || m[i].magic != PL_MAGIC || m[i].version != PL_VERSION ||
+		    (mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+			bad = 1;
+	}
+	return bad ? -EPROTO : n;
+}
+
 static socklen_t pl_addr(const char *name, struct sockaddr_un *sa)
 {
 	size_t l = strlen(name);

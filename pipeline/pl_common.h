@@ -71,6 +71,10 @@ int pl_send(int sock, struct pl_msg *m, int fd);
 int pl_recv(int sock, struct pl_msg *m, int *fd);
 /* pl_recv without waiting: -EAGAIN when no message is queued. */
 int pl_recv_nowait(int sock, struct pl_msg *m, int *fd);
+/* Every message waiting, up to @max (and PL_MAX_BUFFERS), in one recvmmsg() without blocking:
+ * the count (fewer than @max: the socket is drained), 0 at end of file before any message,
+ * -EAGAIN when none is waiting, -EPROTO for a malformed one. The messages carry no fd. */
+int pl_recv_batch_nowait(int sock, struct pl_msg *m, unsigned int max);
 void pl_msg_init(struct pl_msg *m, enum pl_msg_type type, uint32_t index);
 
 /* "@name" = abstract socket, else a path. For a path, a stale socket is replaced, and the new
