@@ -252,6 +252,8 @@ int bb_client_alloc_set(struct bb_client *c, const char *role, uint64_t size, un
 	if (r >= 0)
 		r = call(c, m, &reply);
 	if (r >= 0) {
+		const char *why = "malformed reply from bufbrokerd";
+
 		r = sd_bus_message_enter_container(reply, 'a', "h");
 		/* The message owns the fds; each buffer takes its own copy. */
 		while (r >= 0 && (r = sd_bus_message_read(reply, "h", &fd)) > 0) {
@@ -260,9 +262,17 @@ int bb_client_alloc_set(struct bb_client *c, const char *role, uint64_t size, un
 				break;
 			}
 			fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-			r = fd < 0 ? -errno : buffer_new_take_fd(fd, 0, dmabuf_size(fd, size), &bufs[n]);
-			if (r >= 0)
-				n++;
+			if (fd < 0) {
+				r = -errno;
+				why = "cannot duplicate a buffer fd";
+				break;
+			}
+			r = buffer_new_take_fd(fd, 0, dmabuf_size(fd, size), &bufs[n]);
+			if (r < 0) {
+				why = "out of memory";
+				break;
+			}
+			n++;
 		}
 		if (r >= 0)
 			r = sd_bus_message_exit_container(reply);
@@ -271,7 +281,7 @@ int bb_client_alloc_set(struct bb_client *c, const char *role, uint64_t size, un
 		if (r >= 0 && (n != count || n_ids != count * sizeof(*ids)))
 			r = -EBADMSG;
 		if (r < 0)
-			r = client_set_errno(c, r, "malformed reply from bufbrokerd");
+			r = client_set_errno(c, r, why);
 	}
 	if (r >= 0) {
 		for (unsigned int i = 0; i < count; i++) {
