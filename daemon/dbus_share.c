@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * dbus_share.c - Release, ReleaseSet, List, Share and Import: a client reaches only its own buffers; sharing
- * goes through single-use tokens scoped to a role, a uid or a bus peer (share.h), as the policy's
- * share-with allows.
+ * dbus_share.c - Release, ReleaseSet, List, Share and Import: a client reaches only its own
+ * buffers; sharing goes through single-use tokens scoped to a role, a uid or a bus peer (share.h),
+ * as the policy's share-with allows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +63,9 @@ int bb_dbus_method_release(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	return sd_bus_reply_method_return(m, "");
 }
 
+/* The most ids one ReleaseSet takes. */
+#define BB_RELEASE_SET_MAX 256
+
 int bb_dbus_method_release_set(sd_bus_message *m, void *userdata, sd_bus_error *e)
 {
 	struct bb_broker *b = userdata;
@@ -82,6 +85,10 @@ int bb_dbus_method_release_set(sd_bus_message *m, void *userdata, sd_bus_error *
 	log_debug("ReleaseSet(%zu ids) from %s", n, c->bus_name);
 	if (!n)
 		return bb_error_set(e, EINVAL, "the set of ids is empty; give the ids of the buffers to release");
+	/* The checks below are quadratic, and the daemon serves everyone from one thread. */
+	if (n > BB_RELEASE_SET_MAX)
+		return bb_error_set(e, EINVAL, "a set of %zu ids is too many; release at most %d per call", n,
+				    BB_RELEASE_SET_MAX);
 	bufs = calloc(n, sizeof(*bufs));
 	if (!bufs)
 		return bb_error_set(e, ENOMEM, "out of memory");

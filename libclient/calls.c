@@ -415,9 +415,12 @@ int bb_client_release(struct bb_client *c, struct bb_buffer *buf)
 	return 0;
 }
 
+/* The most ids bufbrokerd takes in one ReleaseSet; bb_client_release_set() sends more in parts. */
+#define RELEASE_SET_CHUNK 256
+
 int bb_client_release_set(struct bb_client *c, struct bb_buffer **bufs, unsigned int count)
 {
-	sd_bus_message *m = NULL;
+	uint64_t *ids = NULL;
 	unsigned int n_ids = 0;
 	int r = 0;
 
@@ -427,23 +430,34 @@ int bb_client_release_set(struct bb_client *c, struct bb_buffer **bufs, unsigned
 		if (bufs[i] && bufs[i]->id)
 			n_ids++;
 	if (n_ids) {
-		r = c ? new_call(c, "ReleaseSet", &m) : -EINVAL;
-		if (r >= 0)
-			r = sd_bus_message_open_container(m, 'a', "t");
-		for (unsigned int i = 0; r >= 0 && i < count; i++)
+		ids = calloc(n_ids, sizeof(*ids));
+		n_ids = 0;
+		for (unsigned int i = 0; ids && i < count; i++)
 			if (bufs[i] && bufs[i]->id)
-				r = sd_bus_message_append(m, "t", bufs[i]->id);
-		if (r >= 0)
-			r = sd_bus_message_close_container(m);
-		if (r < 0 && c)
-			r = client_set_errno(c, r, "cannot build D-Bus message");
+				ids[n_ids++] = bufs[i]->id;
+		if (!ids)
+			r = c ? client_set_errno(c, ENOMEM, "out of memory") : -ENOMEM;
+		else if (!c)
+			r = -EINVAL;
 	}
 	/* Close our fds first: the daemon then frees at once where we were the last holder. */
 	for (unsigned int i = 0; i < count; i++)
 		bb_buffer_free(bufs[i]);
-	if (n_ids && r >= 0)
-		r = call(c, m, NULL);
-	sd_bus_message_unref(m);
+	for (unsigned int done = 0; ids && r >= 0 && done < n_ids; done += RELEASE_SET_CHUNK) {
+		unsigned int n = n_ids - done < RELEASE_SET_CHUNK ? n_ids - done : RELEASE_SET_CHUNK;
+		sd_bus_message *m = NULL;
+
+		r = new_call(c, "ReleaseSet", &m);
+		if (r >= 0) {
+			r = sd_bus_message_append_array(m, 't', ids + done, n * sizeof(*ids));
+			if (r < 0)
+				r = client_set_errno(c, r, "cannot build D-Bus message");
+		}
+		if (r >= 0)
+			r = call(c, m, NULL);
+		sd_bus_message_unref(m);
+	}
+	free(ids);
 	return r;
 }
 

@@ -250,9 +250,10 @@ int bb_client_release(struct bb_client *c, struct bb_buffer *buf);
  * are skipped
  *
  * Every buffer (its fd and mapping) is always freed, even when the call fails.
- * Return: 0 or the -errno of the ReleaseSet call (-ESRCH if the daemon no
- * longer knows one of the ids: it then released none of them, and they go
- * when @c disconnects).
+ * More than 256 are released in several calls (the daemon's limit per call).
+ * Return: 0 or the -errno of the first ReleaseSet call that failed (-ESRCH if
+ * the daemon no longer knows one of its ids: that call released none of them,
+ * and they and the ones after it go when @c disconnects).
  */
 int bb_client_release_set(struct bb_client *c, struct bb_buffer **bufs, unsigned int count);
 

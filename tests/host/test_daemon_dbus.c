@@ -404,6 +404,22 @@ static void set_errors_are_named_and_say_nothing_was_kept(void **state)
 	expect_error(BB_ERROR_INVALID_ARGUMENT, "unknown option 'colour'", "AllocateSet", "stua{sv}", "cam",
 		     (uint64_t)4096, 2u, 1, "colour", "s", "red");
 	expect_error(BB_ERROR_INVALID_ARGUMENT, "the set of ids is empty", "ReleaseSet", "at", 0);
+	{
+		uint64_t many[257];
+		sd_bus_message *m = NULL, *reply = NULL;
+		sd_bus_error e = SD_BUS_ERROR_NULL;
+
+		for (size_t i = 0; i < 257; i++)
+			many[i] = i + 1;
+		assert_int_equal(sd_bus_message_new_method_call(bus, &m, DEST, PATH, IFACE,
+								"ReleaseSet"), 0);
+		assert_int_equal(sd_bus_message_append_array(m, 't', many, sizeof(many)), 0);
+		assert_true(sd_bus_call(bus, m, 0, &e, &reply) < 0);
+		assert_string_equal(e.name, BB_ERROR_INVALID_ARGUMENT);
+		assert_non_null(strstr(e.message, "release at most 256 per call"));
+		sd_bus_error_free(&e);
+		sd_bus_message_unref(m);
+	}
 	expect_error(BB_ERROR_NO_SUCH_BUFFER, "no buffer with id 12345; nothing was released", "ReleaseSet", "at", 2,
 		     (uint64_t)12345, (uint64_t)12346);
 	daemon_alive();
