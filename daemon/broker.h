@@ -39,7 +39,6 @@ struct bb_broker {
 	sd_bus_slot *vtable_slot;
 	struct bb_reserve *reserves; /* reserve.c: per-role pre-allocated buffers */
 	struct event *reserve_timer; /* reserve.c: renews released reserved buffers */
-	struct bb_heap_node *set_node; /* dbus_alloc.c: the heap node open during an AllocateSet */
 };
 
 /* Reload the policy from the same files; keeps the old one on error. 0 or -errno. */

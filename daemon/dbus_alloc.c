@@ -94,6 +94,15 @@ static int read_options(sd_bus_message *m, struct alloc_opts *o, sd_bus_error *e
 	return sd_bus_message_exit_container(m);
 }
 
+/* The options that end every allocating method's arguments, then the caller. */
+static int read_options_and_caller(struct bb_broker *b, sd_bus_message *m, struct alloc_opts *o,
+				   struct bb_client **c, sd_bus_error *e)
+{
+	int r = read_options(m, o, e);
+
+	return r < 0 ? r : bb_client_from_message(b, m, c, e);
+}
+
 static void allowed_roles(struct bb_broker *b, const struct bb_client *c, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -142,7 +151,8 @@ int bb_dbus_authorize_role(struct bb_broker *b, const struct bb_client *c, const
 
 /* Allocate from the role's heaps, in order, moving on only when a heap is full. Returns the fd. */
 int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, uint64_t size,
-			       int fd_flags, char *heap, size_t heaplen, sd_bus_error *e)
+			       int fd_flags, struct bb_heap_node *node, char *heap, size_t heaplen,
+			       sd_bus_error *e)
 {
 	char tried[256] = "";
 	size_t used = 0;
@@ -161,14 +171,14 @@ int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, 
 		fd = -ENODEV;
 		if (bb_heaps_has(&b->heaps, name) && strlen(name) < heaplen) {
 			strcpy(heap, name);
-			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags, b->set_node);
+			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags, node);
 		}
 		if (fd == -ENODEV) {
 			r = bb_heap_resolve(b->paths.heap_dir, b->paths.stats_dir, name, heap, heaplen);
 			if (r < 0)
 				return bb_error_set(e, ENODEV, "role '%s': heap '%s' is not in %s (%s); load the bufbroker module or fix 'heaps' of [role %s]",
 						    role->name, name, b->paths.heap_dir, strerror(-r), role->name);
-			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags, b->set_node);
+			fd = bb_heap_alloc(b->paths.heap_dir, heap, size, fd_flags, node);
 		}
 		if (fd >= 0)
 			return fd;
@@ -195,7 +205,8 @@ int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, 
 
 /* Validate, authorize, allocate and register. On success *out is the new buffer. */
 static int do_allocate(struct bb_broker *b, struct bb_client *c, const char *role_name, uint64_t size,
-		       const struct alloc_opts *o, struct bb_buffer **out, sd_bus_error *e)
+		       const struct alloc_opts *o, struct bb_heap_node *node, struct bb_buffer **out,
+		       sd_bus_error *e)
 {
 	const struct bb_role *role = NULL;
 	char dmaname[32], heap[BB_HEAP_NAME_MAX], why[320];
@@ -224,7 +235,7 @@ static int do_allocate(struct bb_broker *b, struct bb_client *c, const char *rol
 	}
 	fd = bb_reserve_take(b, role, size, o->fd_flags, heap, sizeof(heap));
 	if (fd < 0)
-		fd = bb_dbus_allocate_from_role(b, role, size, o->fd_flags, heap, sizeof(heap), e);
+		fd = bb_dbus_allocate_from_role(b, role, size, o->fd_flags, node, heap, sizeof(heap), e);
 	if (fd < 0)
 		return fd;
 	r = bb_dmabuf_set_name(fd, dmaname);
@@ -252,14 +263,11 @@ int bb_dbus_method_allocate(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	r = sd_bus_message_read(m, "st", &role, &size);
 	if (r < 0)
 		return r;
-	r = read_options(m, &o, e);
-	if (r < 0)
-		return r;
-	r = bb_client_from_message(b, m, &c, e);
+	r = read_options_and_caller(b, m, &o, &c, e);
 	if (r < 0)
 		return r;
 	log_debug("Allocate(%s, %" PRIu64 ") from %s", role, size, c->bus_name);
-	r = do_allocate(b, c, role, size, &o, &buf, e);
+	r = do_allocate(b, c, role, size, &o, NULL, &buf, e);
 	if (r < 0)
 		return r;
 	r = sd_bus_reply_method_return(m, "ht", buf->fd, buf->id);
@@ -303,10 +311,7 @@ int bb_dbus_method_allocate_set(sd_bus_message *m, void *userdata, sd_bus_error 
 	r = sd_bus_message_read(m, "stu", &role, &size, &count);
 	if (r < 0)
 		return r;
-	r = read_options(m, &o, e);
-	if (r < 0)
-		return r;
-	r = bb_client_from_message(b, m, &c, e);
+	r = read_options_and_caller(b, m, &o, &c, e);
 	if (r < 0)
 		return r;
 	log_debug("AllocateSet(%s, %" PRIu64 ", %" PRIu32 ") from %s", role, size, count, c->bus_name);
@@ -315,13 +320,11 @@ int bb_dbus_method_allocate_set(sd_bus_message *m, void *userdata, sd_bus_error 
 				    BB_ALLOC_SET_MAX);
 	/* One at a time, so that each sees the quota the ones before it use; the heap node is
 	 * opened once for the set. */
-	b->set_node = &node;
 	for (; n < count; n++) {
-		r = do_allocate(b, c, role, size, &o, &bufs[n], e);
+		r = do_allocate(b, c, role, size, &o, &node, &bufs[n], e);
 		if (r < 0)
 			break;
 	}
-	b->set_node = NULL;
 	bb_heap_node_close(&node);
 	if (r < 0) {
 		set_error(e, n + 1, count, r);
@@ -387,10 +390,7 @@ int bb_dbus_method_allocate_image(sd_bus_message *m, void *userdata, sd_bus_erro
 	r = sd_bus_message_read(m, "suuut", &role, &fourcc, &width, &height, &modifier);
 	if (r < 0)
 		return r;
-	r = read_options(m, &o, e);
-	if (r < 0)
-		return r;
-	r = bb_client_from_message(b, m, &c, e);
+	r = read_options_and_caller(b, m, &o, &c, e);
 	if (r < 0)
 		return r;
 	for (int i = 0; i < 4; i++) {
@@ -414,7 +414,7 @@ int bb_dbus_method_allocate_image(sd_bus_message *m, void *userdata, sd_bus_erro
 	if (r < 0)
 		return bb_error_set(e, EINVAL, "%ux%u is not valid for %s: dimensions must be non-zero and even where the format subsamples",
 				    width, height, fcc);
-	r = do_allocate(b, c, role, l.size, &o, &buf, e);
+	r = do_allocate(b, c, role, l.size, &o, NULL, &buf, e);
 	if (r < 0)
 		return r;
 	r = reply_image(m, buf, &l);

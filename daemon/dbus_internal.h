@@ -20,10 +20,14 @@ int bb_dbus_authorize_role(struct bb_broker *b, const struct bb_client *c, const
 
 /*
  * bb_dbus_allocate_from_role() - allocate @size from the role's heaps in order (next one only when
- * a heap is full). @heap receives the heap used. Return: a dma-buf fd, or -errno with @e set.
+ * a heap is full). @node: NULL, or where the heap node stays open for the next allocation of the
+ * same call (bb_heap_alloc()). @heap receives the heap used. Return: a dma-buf fd, or -errno with
+ * @e set.
  */
+struct bb_heap_node;
 int bb_dbus_allocate_from_role(struct bb_broker *b, const struct bb_role *role, uint64_t size,
-			       int fd_flags, char *heap, size_t heaplen, sd_bus_error *e);
+			       int fd_flags, struct bb_heap_node *node, char *heap, size_t heaplen,
+			       sd_bus_error *e);
 
 /* sd_bus_message_handler_t for the vtable; userdata is the broker. */
 int bb_dbus_method_allocate(sd_bus_message *m, void *userdata, sd_bus_error *e);

@@ -121,7 +121,7 @@ void bb_reserves_sync(struct bb_broker *b)
 				have++;
 				continue;
 			}
-			fd = bb_dbus_allocate_from_role(b, r, p->size, O_RDWR, p->slot[k].heap,
+			fd = bb_dbus_allocate_from_role(b, r, p->size, O_RDWR, NULL, p->slot[k].heap,
 							sizeof(p->slot[k].heap), &e);
 			if (fd < 0) {
 				log_debug("role %s: cannot reserve %" PRIu64 " bytes yet: %s", r->name, p->size,
@@ -159,7 +159,7 @@ static int renew_slot(struct bb_broker *b, struct bb_reserve *p, struct bb_reser
 	s->used = false;
 	if (!r)
 		return -ENOENT;
-	fd = bb_dbus_allocate_from_role(b, r, p->size, O_RDWR, s->heap, sizeof(s->heap), &e);
+	fd = bb_dbus_allocate_from_role(b, r, p->size, O_RDWR, NULL, s->heap, sizeof(s->heap), &e);
 	if (fd < 0)
 		log_debug("role %s: cannot renew a reserved buffer: %s", p->role,
 			  e.message ? e.message : strerror(-fd));
@@ -202,7 +202,7 @@ static void reserve_timer_cb(evutil_socket_t fd, short what, void *arg)
 			if (s->fd < 0) {
 				const struct bb_role *r = bb_policy_find_role(&b->policy, p->role);
 				sd_bus_error e = SD_BUS_ERROR_NULL;
-				int nfd = r ? bb_dbus_allocate_from_role(b, r, p->size, O_RDWR, s->heap,
+				int nfd = r ? bb_dbus_allocate_from_role(b, r, p->size, O_RDWR, NULL, s->heap,
 									 sizeof(s->heap), &e)
 					    : -ENOENT;
 

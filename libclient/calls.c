@@ -86,6 +86,19 @@ static uint64_t dmabuf_size(int fd, uint64_t fallback)
 	return (uint64_t)end;
 }
 
+/* A new buffer of its own copy of @fd, which a reply message owns (and closes when freed). */
+static int buffer_from_reply_fd(struct bb_client *c, int fd, uint64_t id, uint64_t size,
+				struct bb_buffer **out)
+{
+	int r;
+
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0)
+		return client_set_errno(c, errno, "cannot duplicate the buffer fd");
+	r = buffer_new_take_fd(fd, id, dmabuf_size(fd, size), out);
+	return r < 0 ? client_set_errno(c, r, NULL) : 0;
+}
+
 /* Read "h t" (+ "t size" when @with_size) into a new buffer. */
 static int read_fd_reply(struct bb_client *c, sd_bus_message *reply, bool with_size,
 			 uint64_t req_size, struct bb_buffer **out, uint64_t *reply_size)
@@ -98,14 +111,9 @@ static int read_fd_reply(struct bb_client *c, sd_bus_message *reply, bool with_s
 		r = sd_bus_message_read(reply, "t", &size);
 	if (r < 0)
 		return client_set_errno(c, r, "malformed reply from bufbrokerd");
-	/* The message owns fd; take our own copy before it is freed. */
-	fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	if (fd < 0)
-		return client_set_errno(c, errno, "cannot duplicate the buffer fd");
 	if (reply_size)
 		*reply_size = size;
-	r = buffer_new_take_fd(fd, id, dmabuf_size(fd, size), out);
-	return r < 0 ? client_set_errno(c, r, NULL) : 0;
+	return buffer_from_reply_fd(c, fd, id, size, out);
 }
 
 static int read_planes(struct bb_client *c, sd_bus_message *reply, struct bb_image_layout *l)
@@ -252,26 +260,15 @@ int bb_client_alloc_set(struct bb_client *c, const char *role, uint64_t size, un
 	if (r >= 0)
 		r = call(c, m, &reply);
 	if (r >= 0) {
-		const char *why = "malformed reply from bufbrokerd";
-
 		r = sd_bus_message_enter_container(reply, 'a', "h");
-		/* The message owns the fds; each buffer takes its own copy. */
 		while (r >= 0 && (r = sd_bus_message_read(reply, "h", &fd)) > 0) {
 			if (n == count) {
 				r = -EBADMSG;
 				break;
 			}
-			fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-			if (fd < 0) {
-				r = -errno;
-				why = "cannot duplicate a buffer fd";
-				break;
-			}
-			r = buffer_new_take_fd(fd, 0, dmabuf_size(fd, size), &bufs[n]);
-			if (r < 0) {
-				why = "out of memory";
-				break;
-			}
+			r = buffer_from_reply_fd(c, fd, 0, size, &bufs[n]);
+			if (r < 0)
+				goto fail; /* it said why */
 			n++;
 		}
 		if (r >= 0)
@@ -281,8 +278,9 @@ int bb_client_alloc_set(struct bb_client *c, const char *role, uint64_t size, un
 		if (r >= 0 && (n != count || n_ids != count * sizeof(*ids)))
 			r = -EBADMSG;
 		if (r < 0)
-			r = client_set_errno(c, r, why);
+			r = client_set_errno(c, r, "malformed reply from bufbrokerd");
 	}
+fail:
 	if (r >= 0) {
 		for (unsigned int i = 0; i < count; i++) {
 			bufs[i]->id = ids[i];

@@ -112,6 +112,28 @@ int pl_send(int sock, struct pl_msg *m, int fd)
 	return n == (ssize_t)sizeof(*m) ? 0 : -EIO;
 }
 
+/* The fds passed with @mh: the first one when @keep_first (-1 if none), the others closed. */
+static int take_passed_fds(struct msghdr *mh, bool keep_first)
+{
+	int got = -1;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfd; i++) {
+			int f;
+
+			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (got < 0 && keep_first)
+				got = f;
+			else
+				close(f);
+		}
+	}
+	return got;
+}
+
 static int pl_recv_flags(int sock, struct pl_msg *m, int *fd, int flags)
 {
 	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
@@ -122,7 +144,7 @@ static int pl_recv_flags(int sock, struct pl_msg *m, int *fd, int flags)
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 			     .msg_controllen = sizeof(ctl.buf) };
 	ssize_t n;
-	int got = -1;
+	int got;
 
 	if (fd)
 		*fd = -1;
@@ -131,19 +153,7 @@ static int pl_recv_flags(int sock, struct pl_msg *m, int *fd, int flags)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -errno;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfd; i++) {
-			int f;
-			memcpy(&f, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (got < 0 && fd)
-				got = f;
-			else
-				close(f);
-		}
-	}
+	got = take_passed_fds(&mh, fd != NULL);
 	if (n == 0) {
 		if (got >= 0)
 			close(got);
@@ -197,17 +207,7 @@ int pl_recv_batch_nowait(int sock, struct pl_msg *m, unsigned int max)
 	for (int i = 0; i < n; i++) {
 		struct msghdr *mh = &mm[i].msg_hdr;
 
-		/* These messages carry no fd: close any that came along. */
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-				continue;
-			for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
-				int f;
-
-				memcpy(&f, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
-				close(f);
-			}
-		}
+		take_passed_fds(mh, false); /* these messages carry no fd: close any that came */
 		if (bad)
 			continue;
 		if (mm[i].msg_len == 0) /* end of file: what came before it still counts */
