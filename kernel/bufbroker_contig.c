@@ -32,11 +32,14 @@
 #include <linux/bitmap.h>
 #include <linux/gfp.h>
 #include <linux/highmem.h>
+#include <linux/log2.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/mmzone.h>
 #include <linux/mutex.h>
 #include <linux/of_reserved_mem.h>
+#include <linux/page_ref.h>
+#include <linux/pageblock-flags.h>
 #include <linux/pfn.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
@@ -216,6 +219,69 @@ int bb_contig_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 	return 0;
 }
 
+/*
+ * Order of the largest piece bb_free_range() gives back in one call. Below
+ * a pageblock, so a piece never spans two of them: 6.1 files a freed piece
+ * under its first pageblock's migrate type, and a concurrent cma_alloc() may
+ * have isolated the second. Above PAGE_ALLOC_COSTLY_ORDER (with 4 KiB pages),
+ * so it goes straight to the buddy lists, not to a per-CPU list that the
+ * next alloc_contig_range() would have to drain from every CPU.
+ */
+#define BB_FREE_ORDER	(pageblock_order - 1)
+
+/*
+ * Drop our reference on every page of @head's piece but the head, so that
+ * __free_pages(@head, order) frees the whole piece. All or nothing: a page
+ * that someone else holds too (a speculative reference) is left alone.
+ */
+static bool bb_freeze_tails(struct page *head, unsigned long nr)
+{
+	unsigned long i;
+
+	for (i = 1; i < nr; i++) {
+		if (!page_ref_freeze(head + i, 1)) {
+			while (--i)
+				page_ref_unfreeze(head + i, 1);
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * bb_free_range() - free_contig_range() in naturally aligned pieces
+ * @pfn: first page frame
+ * @count: pages, each with a reference count of one
+ *
+ * free_contig_range() on 6.1 and 6.12 frees page by page: every page goes
+ * through the per-CPU lists, which costs about a microsecond a page under
+ * emulation and leaves them for the next allocation's drain. 7.x frees
+ * contiguous ranges in pieces too (free_contig_frozen_range()). A piece with a
+ * page that someone else still holds falls back to free_contig_range(), which
+ * warns about it. With allocation profiling, split_page() gave every page a
+ * tag of its own that only a page-by-page free clears.
+ */
+static void bb_free_range(unsigned long pfn, unsigned long count)
+{
+	if (IS_ENABLED(CONFIG_MEM_ALLOC_PROFILING)) {
+		free_contig_range(pfn, count);
+		return;
+	}
+	while (count) {
+		unsigned int order = pfn ? min_t(unsigned int, __ffs(pfn), BB_FREE_ORDER) : 0;
+		unsigned long nr;
+
+		order = min_t(unsigned int, order, ilog2(count));
+		nr = 1UL << order;
+		if (order && bb_freeze_tails(pfn_to_page(pfn), nr))
+			__free_pages(pfn_to_page(pfn), order);
+		else
+			free_contig_range(pfn, nr);
+		pfn += nr;
+		count -= nr;
+	}
+}
+
 /**
  * bb_contig_free() - give back pages taken by bb_contig_alloc()
  * @r: the region
@@ -227,7 +293,7 @@ void bb_contig_free(struct bb_region *r, struct bb_chunk *c)
 	unsigned long pfn = page_to_pfn(c->page);
 	unsigned long count = c->size >> PAGE_SHIFT;
 
-	free_contig_range(pfn, count);
+	bb_free_range(pfn, count);
 	spin_lock(&ctg->bitmap_lock);
 	bitmap_clear(ctg->bitmap, pfn - ctg->base_pfn, count);
 	spin_unlock(&ctg->bitmap_lock);

@@ -603,6 +603,71 @@ out:
 		close(hfd);
 }
 
+/* A field of /proc/meminfo in KiB, or -1. */
+static long meminfo_kib(const char *field)
+{
+	char line[128];
+	size_t fl = strlen(field);
+	long v = -1;
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return -1;
+	while (v < 0 && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, fl) && line[fl] == ':')
+			v = strtol(line + fl + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/*
+ * A freed buffer is free CMA memory again when close() returns, all of it: the pages go back to
+ * the buddy lists, not to a per-CPU list where they would stay out of CmaFree (and out of reach of
+ * a contiguous allocation until the next drain). The allocation drains the per-CPU lists itself,
+ * so CmaFree right after it is the baseline. Up to 64 pages may come and go with the rest of the
+ * guest meanwhile. A recycling region would keep the buffer: recycling is off for the case.
+ */
+static void case_free_returns(struct h_case *c, void *arg)
+{
+	const struct bb_region *r = arg;
+	const uint64_t len = 8 * MiB, slack = 64 * bb_page_size();
+	struct bb_recycle_stats rs = { 0 };
+	int hfd = -1, b = -1;
+	if (r->size < 2 * len) {
+		h_skip(c, "region smaller than %" PRIu64 " MiB", 2 * len / MiB);
+		return;
+	}
+	CHECK(c, bb_region_recycle_stats(r, &rs) == 0, "recycle stats: %s", strerror(errno));
+	if (rs.recycle_ms) {
+		int e = bb_region_set_recycle_ms(r, "0");
+		CHECK(c, e == 0, "recycle_ms 0: %s", strerror(-e));
+	}
+	hfd = bb_heap_open(r->heaps[0]);
+	CHECK(c, hfd >= 0, "open: %s", strerror(errno));
+	b = bb_heap_alloc(hfd, len);
+	CHECK(c, b >= 0, "alloc: %s", strerror(-b));
+	long held = meminfo_kib("CmaFree");
+	CHECK(c, held >= 0, "no CmaFree in /proc/meminfo");
+	close(b);
+	b = -1;
+	long freed = meminfo_kib("CmaFree");
+	int64_t back = (int64_t)(freed - held) * 1024;
+	h_note("%s: closing a %" PRIu64 " MiB buffer gave %" PRId64 " KiB back to CmaFree", r->name,
+	       len / MiB, back / 1024);
+	CHECK(c, back + (int64_t)slack >= (int64_t)len,
+	      "CmaFree grew by %" PRId64 " KiB when a %" PRIu64 " KiB buffer was freed", back / 1024,
+	      len / KiB);
+out:
+	if (b >= 0)
+		close(b);
+	if (hfd >= 0)
+		close(hfd);
+	if (rs.recycle_ms) {
+		char ms[32];
+		snprintf(ms, sizeof(ms), "%" PRIu64, rs.recycle_ms);
+		EXPECT(c, bb_region_set_recycle_ms(r, ms) == 0, "recycle_ms back to %s failed", ms);
+	}
+}
+
 /* The placement checker itself must see a buffer of one region as outside another. */
 static void case_checker_selftest(struct h_case *c, void *arg)
 {
@@ -1357,6 +1422,11 @@ int main(int argc, char **argv)
 		h_run(name, case_zeroing, (void *)r);
 		snprintf(name, sizeof(name), "%s: uncached exactly when the DT says so", r->name);
 		h_run(name, case_uncached_from_dt, (void *)r);
+		if (!r->is_default) {
+			snprintf(name, sizeof(name), "%s: a freed buffer is free CMA memory at once",
+				 r->name);
+			h_run(name, case_free_returns, (void *)r);
+		}
 	}
 	if (!test_region) {
 		printf("not ok - %s: heap %s: not found in any region\n", h_prog(),
