@@ -50,7 +50,12 @@ if [ -s "$g/heap.csv" ]; then
 	awk -F, 'NR > 1 && $2 == 4096 { s = s (s ? ", " : "") sprintf("%s %.0f µs", $1, $4) }
 		END { print (s ? "Per-call cost at 4 KiB (alloc+free median): " s "." : "Per-call cost at 4 KiB: n/a (no 4 KiB figure in this run).") }' "$g/heap.csv"
 	echo "It is mostly alloc_contig_range()'s fixed work (drain_all_pages, lru_cache_disable + synchronize_rcu_expedited,"
-	echo "under TCG ~0.4-3 ms idle). A least-squares line through each heap's medians from 1 MiB up splits the cost"
+	echo "under TCG ~0.4-3 ms idle). Below 1 MiB the size hardly matters: alloc_contig_range() takes whole free blocks of"
+	echo "the buddy allocator around the buffer (up to 4 MiB), and Debian's kernels clear every page it takes (init_on_alloc)"
+	echo "before the rest goes back. On 6.1 and 6.12 the module frees a per-device region's buffer in pieces of up to 1 MiB"
+	echo "straight to the buddy lists (kernel/bufbroker_contig.c); the default region frees through the kernel's"
+	echo "cma_release(), which on 6.1 frees page by page through the per-CPU lists."
+	echo "A least-squares line through each heap's medians from 1 MiB up splits the cost"
 	echo "into a fixed part (the intercept) and a part per MiB, set against memset's per MiB; the \"net\" column below"
 	echo "subtracts the fixed part from the median:"
 	echo
