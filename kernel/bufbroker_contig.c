@@ -223,9 +223,10 @@ int bb_contig_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
  * Order of the largest piece bb_free_range() gives back in one call. Below
  * a pageblock, so a piece never spans two of them: 6.1 files a freed piece
  * under its first pageblock's migrate type, and a concurrent cma_alloc() may
- * have isolated the second. Above PAGE_ALLOC_COSTLY_ORDER (with 4 KiB pages),
- * so it goes straight to the buddy lists, not to a per-CPU list that the
- * next alloc_contig_range() would have to drain from every CPU.
+ * have isolated the second. Pieces above PAGE_ALLOC_COSTLY_ORDER that are not
+ * a whole pageblock go straight to the buddy lists, not to a per-CPU list
+ * that the next alloc_contig_range() would have to drain from every CPU;
+ * with 4 KiB pages that is every piece of 64 KiB or more.
  */
 #define BB_FREE_ORDER	(pageblock_order - 1)
 
