@@ -95,6 +95,17 @@ if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
 	[ -f "$logs/guest-dt-bad-console.log" ] && cp "$logs/guest-dt-bad-console.log" "$logs/result-guest-dt-bad.log"
 fi
 
+# The board on a kernel that does not clear the pages it hands out (init_on_alloc=0, as most board
+# kernels; Debian's clear them), one boot (tests/guest/zeroing.sh): the module's own clearing is
+# what heap_test's and recycle_test's zeroing cases check there.
+if [ -f "build/k/$suite/bufbroker_heap.ko" ]; then
+	step initramfs-zeroing tools/mk-guest-image.sh zeroing "$suite" "build/k/$suite/zeroing.cpio.gz" &&
+		step guest-zeroing tools/run-guest.sh -k "$kenv" -i "build/k/$suite/zeroing.cpio.gz" \
+			-b build/board.dtb -l "$logs/guest-zeroing-console.log" -o "$logs/guest-zeroing-out" \
+			-t 600 -a init_on_alloc=0
+	[ -f "$logs/guest-zeroing-console.log" ] && cp "$logs/guest-zeroing-console.log" "$logs/result-guest-zeroing.log"
+fi
+
 # The systemd board, one boot (tests/guest/board-check.sh): the shipped units, udev rule, bus policy
 # and policy file ("ok - board: ..."), then the camera pipeline through bb-camera.service and
 # bb-video.service with a 30-frame stream plus the copy baseline ("ok - pipeline: ...").
