@@ -164,9 +164,9 @@ int bb_contig_init(struct bb_region *r);
 void bb_contig_fini(struct bb_region *r);
 int bb_contig_alloc(struct bb_region *r, size_t len, struct bb_chunk *c);
 void bb_contig_free(struct bb_region *r, struct bb_chunk *c);
-bool bb_cma_pages_zeroed(void);
 
 /* bufbroker_clear.c */
+bool bb_cma_pages_zeroed(void);
 void bb_clear_pages(struct page *page, unsigned long count);
 int bb_flush_for_uncached(struct bb_region *r, const struct bb_chunk *c);
 int bb_clear_for_reuse(struct bb_region *r, const struct bb_chunk *c);

@@ -38,6 +38,25 @@
 #define BB_WC_CLEAR_MIN_PAGES	16UL
 
 /**
+ * bb_cma_pages_zeroed() - are pages fresh from CMA already zero?
+ *
+ * alloc_contig_range(), behind cma_alloc() and dma_alloc_pages() too, takes
+ * the free pages of the range off the buddy lists and gives every chunk to
+ * post_alloc_hook() (6.1, 6.12 and 7.x alike). post_alloc_hook() clears the
+ * pages when want_init_on_alloc() and not want_init_on_free(); with
+ * init_on_free the buddy allocator keeps free pages zeroed (its own
+ * __GFP_ZERO relies on that). Either way they are zero; otherwise nobody
+ * cleared them. Debian's kernels have init_on_alloc on, most board kernels
+ * do not. make check boots each kernel both ways (tests/guest/zeroing.sh).
+ *
+ * Return: true if the caller must not clear them again.
+ */
+bool bb_cma_pages_zeroed(void)
+{
+	return want_init_on_free() || want_init_on_alloc(GFP_KERNEL);
+}
+
+/**
  * bb_clear_pages() - zero @count pages from @page on, through the linear map
  * @page: first page
  * @count: number of pages

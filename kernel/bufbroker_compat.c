@@ -133,8 +133,9 @@ int bb_mem_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
 	page = cma_alloc(r->cma, count, align, true);
 	if (!page)
 		return -ENOMEM;
-	/* cma_alloc() does not clear: do it exactly once, here. */
-	bb_clear_pages(page, count);
+	/* Zeroed exactly once: by the page allocator or here. */
+	if (!bb_cma_pages_zeroed())
+		bb_clear_pages(page, count);
 	c->page = page;
 	c->size = len;
 	c->dma = 0;

@@ -73,24 +73,6 @@ struct bb_contig {
 };
 
 /**
- * bb_cma_pages_zeroed() - are pages fresh from CMA already zero?
- *
- * alloc_contig_range(), behind cma_alloc() too, takes free pages with
- * isolate_freepages_range(), whose split_map_pages() calls
- * post_alloc_hook(page, order, __GFP_MOVABLE) for every chunk (6.1 and 6.12
- * alike). post_alloc_hook() clears the pages when want_init_on_alloc() and
- * not want_init_on_free(); with init_on_free the buddy allocator keeps free
- * pages zeroed (its own __GFP_ZERO relies on that). Either way they are zero;
- * otherwise nobody cleared them. Debian's kernels have init_on_alloc on.
- *
- * Return: true if the caller must not clear them again.
- */
-bool bb_cma_pages_zeroed(void)
-{
-	return want_init_on_free() || want_init_on_alloc(GFP_KERNEL);
-}
-
-/**
  * bb_contig_init() - use alloc_contig_range() for a region, if suitable
  * @r: the region, with its reserved-memory entry already set up as CMA
  *
