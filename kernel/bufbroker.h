@@ -70,6 +70,9 @@ struct bb_recycled;
  * @clear_seq:	incremented each time @clear_work is done with a range
  * @clear_wait:	woken when @clear_seq changes
  * @draining:	callers of bb_recycle_drain() at work; @clear_work stops early
+ * @held_lock:	protects @held
+ * @held:	freed ranges with a page still held elsewhere (bufbroker_held.c)
+ * @held_work:	gives @held ranges back once they are ours alone
  */
 struct bb_region {
 	struct list_head list;
@@ -106,6 +109,9 @@ struct bb_region {
 	unsigned long clear_seq;
 	wait_queue_head_t clear_wait;
 	unsigned int draining;
+	spinlock_t held_lock;	/* protects held */
+	struct list_head held;
+	struct delayed_work held_work;
 };
 
 /**
@@ -179,6 +185,11 @@ int bb_recycle_set_ms(struct bb_region *r, unsigned int ms);
 unsigned int bb_recycle_drain(struct bb_region *r);
 bool bb_recycle_take(struct bb_region *r, size_t len, struct bb_chunk *c);
 bool bb_recycle_put(struct bb_region *r, struct bb_chunk *c, size_t len);
+
+/* bufbroker_held.c */
+void bb_held_init(struct bb_region *r);
+void bb_held_fini(struct bb_region *r);
+bool bb_held_put(struct bb_region *r, struct bb_chunk *c);
 
 /* bufbroker_sysfs.c */
 int bb_sysfs_init(void);

@@ -59,6 +59,7 @@ struct bb_region *bb_region_create(const char *name, struct reserved_mem *rmem, 
 	INIT_LIST_HEAD(&r->heaps);
 	spin_lock_init(&r->stat_lock);
 	bb_recycle_init(r);
+	bb_held_init(r);
 	r->rmem = rmem;
 	r->is_default = is_default;
 	r->name = kstrdup(name, GFP_KERNEL);
@@ -104,6 +105,7 @@ void bb_region_release(struct bb_region *r)
 	unsigned int i;
 
 	bb_recycle_fini(r);
+	bb_held_fini(r);
 	bb_mem_fini(r);
 	put_device(r->dev);
 	for (i = 0; i < r->n_aliases; i++)
@@ -223,7 +225,7 @@ int bb_region_alloc(struct bb_region *r, size_t len, struct bb_chunk *c)
  */
 void bb_region_free(struct bb_region *r, struct bb_chunk *c, size_t len)
 {
-	if (!bb_recycle_put(r, c, len))
+	if (!bb_held_put(r, c) && !bb_recycle_put(r, c, len))
 		bb_mem_free(r, c);
 
 	spin_lock(&r->stat_lock);
