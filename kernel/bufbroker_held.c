@@ -98,8 +98,8 @@ void bb_held_fini(struct bb_region *r)
  * @r: the region
  * @c: the freed range
  *
- * Return: true if the range is held (the caller must neither keep nor free
- * it), false if it is ours alone.
+ * Return: false if the range is ours alone; true if it was taken care of
+ * (the caller must neither keep nor free it).
  */
 bool bb_held_put(struct bb_region *r, struct bb_chunk *c)
 {
@@ -109,9 +109,13 @@ bool bb_held_put(struct bb_region *r, struct bb_chunk *c)
 		return false;
 	h = kmalloc(sizeof(*h), GFP_KERNEL);
 	if (!h || !try_module_get(THIS_MODULE)) {
-		/* Cannot wait for it: the kernel will warn about the page. */
+		/*
+		 * Cannot wait for it. Never keep it for reuse; given back, the
+		 * held page cannot be allocated again, though the kernel warns.
+		 */
 		kfree(h);
-		return false;
+		bb_mem_free(r, c);
+		return true;
 	}
 	h->chunk = *c;
 	dev_info_ratelimited(r->dev,
