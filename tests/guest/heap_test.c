@@ -674,8 +674,8 @@ out:
  * gave a reference to the second page of the mapping. Whoever holds a buffer's fd can do this. The
  * free must not make the kernel warn, and the range must not go to the next buffer while the pipe
  * can still read it: the pipe must read what the first owner wrote, never the next owner's data.
- * Once the pipe lets go, the range comes back (CmaFree back to where it was before the
- * allocation, within 64 pages), and the region still allocates.
+ * Once the pipe lets go, the range comes back: a per-device region can be allocated whole again
+ * (the module checks held ranges once a second).
  */
 static void case_page_held_past_free(struct h_case *c, void *arg)
 {
