@@ -38,17 +38,6 @@ static const char *phase = "idle";
 
 #define CHUNK (4 * MiB)
 
-static long meminfo_kb(const char *key)
-{
-	static char buf[8192];
-	if (bb_read_file("/proc/meminfo", buf, sizeof(buf)) < 0)
-		return -1;
-	char k[64];
-	snprintf(k, sizeof(k), "\n%s:", key);
-	char *s = strstr(buf, k);
-	return s ? strtol(s + strlen(k), NULL, 10) : -1;
-}
-
 static long long vmstat(const char *key)
 {
 	static char buf[16384];
@@ -134,7 +123,7 @@ static void drop_oldest(void)
  *    regions stay full of page-cache pages, and migration has somewhere to go. */
 static long normal_free_kb(void)
 {
-	return meminfo_kb("MemFree") - meminfo_kb("CmaFree");
+	return bb_meminfo_kib("MemFree") - bb_meminfo_kib("CmaFree");
 }
 
 static int cmd_fill(void)
@@ -146,18 +135,18 @@ static int cmd_fill(void)
 		return 1;
 	memset(chunk_buf, 0x5a, CHUNK);
 	mkdir(fill_dir, 0700);
-	long mf0 = meminfo_kb("MemFree"), cf0 = meminfo_kb("CmaFree");
+	long mf0 = bb_meminfo_kib("MemFree"), cf0 = bb_meminfo_kib("CmaFree");
 	uint64_t t0 = bb_now_ns();
 	int r = 0;
-	while (r == 0 && normal_free_kb() > meminfo_kb("CmaFree") + 8 * 1024)
+	while (r == 0 && normal_free_kb() > bb_meminfo_kib("CmaFree") + 8 * 1024)
 		r = write_chunk();
 	int ballast = n_files;
-	while (r == 0 && meminfo_kb("CmaFree") > 16 * 1024 && normal_free_kb() > 24 * 1024)
+	while (r == 0 && bb_meminfo_kib("CmaFree") > 16 * 1024 && normal_free_kb() > 24 * 1024)
 		r = write_chunk();
-	long cf_full = meminfo_kb("CmaFree");
+	long cf_full = bb_meminfo_kib("CmaFree");
 	while (first_file < ballast && normal_free_kb() < headroom_mb * 1024L)
 		drop_oldest();
-	long mf1 = meminfo_kb("MemFree"), cf1 = meminfo_kb("CmaFree");
+	long mf1 = bb_meminfo_kib("MemFree"), cf1 = bb_meminfo_kib("CmaFree");
 	printf("# fill: %d MiB of tmpfs (%d MiB ballast written, %d MiB of it deleted) in %.1f s; MemFree "
 	       "%ld -> %ld kB, CmaFree %ld -> %ld kB (lowest %ld kB)%s\n",
 	       (n_files - first_file) * 4, ballast * 4, first_file * 4,

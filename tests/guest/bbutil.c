@@ -53,6 +53,22 @@ int bb_read_file(const char *path, char *buf, size_t len)
 	return (int)off;
 }
 
+long bb_meminfo_kib(const char *field)
+{
+	char buf[8192], key[64];
+	if (bb_read_file("/proc/meminfo", buf, sizeof(buf)) < 0)
+		return -1;
+	snprintf(key, sizeof(key), "%s:", field);
+	size_t kl = strlen(key);
+	for (const char *line = buf; line; line = strchr(line, '\n')) {
+		if (*line == '\n')
+			line++;
+		if (!strncmp(line, key, kl))
+			return strtol(line + kl, NULL, 10);
+	}
+	return -1;
+}
+
 int bb_read_u64(const char *path, uint64_t *out)
 {
 	char buf[64];

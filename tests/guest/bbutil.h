@@ -44,6 +44,8 @@ size_t bb_page_size(void);
 
 /* Read a whole small file into buf (NUL-terminated). Returns length or -errno. */
 int bb_read_file(const char *path, char *buf, size_t len);
+/* Field @field of /proc/meminfo (e.g. "CmaFree") in KiB, or -1 if it cannot be read. */
+long bb_meminfo_kib(const char *field);
 /* Parse a decimal or 0x-hex unsigned file. Returns 0 or -errno. */
 int bb_read_u64(const char *path, uint64_t *out);
 /* Write @value to a sysfs or tracefs file as `echo -n value > path` does (O_TRUNC; a partial

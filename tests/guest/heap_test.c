@@ -604,22 +604,6 @@ out:
 		close(hfd);
 }
 
-/* A field of /proc/meminfo in KiB, or -1. */
-static long meminfo_kib(const char *field)
-{
-	char line[128];
-	size_t fl = strlen(field);
-	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return -1;
-	while (v < 0 && fgets(line, sizeof(line), f))
-		if (!strncmp(line, field, fl) && line[fl] == ':')
-			v = strtol(line + fl + 1, NULL, 10);
-	fclose(f);
-	return v;
-}
-
 /*
  * A freed buffer is free CMA memory again when close() returns, all of it: the pages go back to
  * the buddy lists, not to a per-CPU list where they would stay out of CmaFree (and out of reach of
@@ -646,11 +630,11 @@ static void case_free_returns(struct h_case *c, void *arg)
 	CHECK(c, hfd >= 0, "open: %s", strerror(errno));
 	b = bb_heap_alloc(hfd, len);
 	CHECK(c, b >= 0, "alloc: %s", strerror(-b));
-	long held = meminfo_kib("CmaFree");
+	long held = bb_meminfo_kib("CmaFree");
 	CHECK(c, held >= 0, "no CmaFree in /proc/meminfo");
 	close(b);
 	b = -1;
-	long freed = meminfo_kib("CmaFree");
+	long freed = bb_meminfo_kib("CmaFree");
 	int64_t back = (int64_t)(freed - held) * 1024;
 	h_note("%s: closing a %" PRIu64 " MiB buffer gave %" PRId64 " KiB back to CmaFree", r->name,
 	       len / MiB, back / 1024);
