@@ -31,7 +31,7 @@ kernel: $(KENV)
 # suites and concurrent builds never mix objects.
 module: $(KENV)
 	rm -rf $(KBUILD)/kmod && mkdir -p $(KBUILD)/kmod
-	cp kernel/Makefile kernel/Kbuild kernel/*.c kernel/*.h $(KBUILD)/kmod/
+	cp kernel/Makefile kernel/Kbuild kernel/*.c kernel/*.h kernel/*.S $(KBUILD)/kmod/
 	. ./$(KENV) && $(MAKE) -C $(KBUILD)/kmod KDIR=$$KDIR ARCH=arm64 CROSS_COMPILE=$(CROSS)
 	cp $(KBUILD)/kmod/bufbroker_heap.ko $(KBUILD)/bufbroker_heap.ko
 

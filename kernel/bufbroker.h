@@ -53,6 +53,8 @@ struct bb_recycled;
  * @buffers:	live buffers
  * @peak:	highest @bytes since load
  * @failures:	failed allocations (not counting bad arguments)
+ * @flushed_bytes: bytes written back from and dropped out of the CPU caches
+ *		for the region's CPU mappings (uncached regions)
  * @recycle_lock: protects @recycled, @recycled_bytes, @recycled_clean_bytes,
  *		@recycle_hits, @recycle_precleared, @recycle_ms, @clearing,
  *		@clearing_dropped, @clear_seq and @draining
@@ -90,11 +92,12 @@ struct bb_region {
 	struct reserved_mem *rmem;
 	struct cma *cma;
 	struct bb_contig *contig;
-	spinlock_t stat_lock;	/* protects bytes, buffers, peak, failures */
+	spinlock_t stat_lock;	/* protects the five counters below */
 	u64 bytes;
 	u64 buffers;
 	u64 peak;
 	u64 failures;
+	u64 flushed_bytes;
 	spinlock_t recycle_lock;	/* protects the recycle fields below */
 	struct list_head recycled;
 	u64 recycled_bytes;

@@ -25,6 +25,10 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/vmalloc.h>
+#ifdef CONFIG_ARM64
+#include <asm/cpufeature.h>
+#include <asm/sysreg.h>
+#endif
 
 #include "bufbroker.h"
 
@@ -72,10 +76,60 @@ void bb_clear_pages(struct page *page, unsigned long count)
 	}
 }
 
+/* Counted for the tests: cache maintenance is otherwise invisible from outside. */
+static void bb_count_flushed(struct bb_region *r, size_t bytes)
+{
+	spin_lock(&r->stat_lock);
+	r->flushed_bytes += bytes;
+	spin_unlock(&r->stat_lock);
+}
+
+#ifdef CONFIG_ARM64
+/* bufbroker_cache.S */
+void bb_dcache_clean_inval_poc(unsigned long start, unsigned long end,
+			       unsigned long line_size);
+
+/* CTR_EL0.DminLine: log2 of the smallest data cache line, in words. */
+#define BB_CTR_DMINLINE_SHIFT	16
+
+static unsigned long bb_dcache_line_size(void)
+{
+	u64 ctr = read_sanitised_ftr_reg(SYS_CTR_EL0);
+
+	return 4UL << ((ctr >> BB_CTR_DMINLINE_SHIFT) & 0xf);
+}
+
+/**
+ * bb_flush_for_uncached() - write back and drop the CPU cache lines of a range
+ * @r: the region
+ * @c: the range
+ *
+ * One pass over the range's linear-map alias, as dma_alloc_coherent() makes,
+ * in batches so that a large range does not hold the CPU.
+ *
+ * Return: 0.
+ */
+int bb_flush_for_uncached(struct bb_region *r, const struct bb_chunk *c)
+{
+	unsigned long start = (unsigned long)page_address(c->page);
+	unsigned long end = start + c->size;
+	unsigned long step = BB_CLEAR_BATCH << PAGE_SHIFT;
+	unsigned long line_size = bb_dcache_line_size();
+
+	for (; start < end; start += step) {
+		bb_dcache_clean_inval_poc(start, min(end, start + step), line_size);
+		cond_resched();
+	}
+	bb_count_flushed(r, c->size);
+	return 0;
+}
+#else
 /**
  * bb_flush_for_uncached() - write back and drop the CPU cache lines of a range
  * @r: the region (its device carries the DMA context)
  * @c: the range
+ *
+ * The DMA API's map (clean) and unmap (invalidate): two passes.
  *
  * Return: 0, or -ENOMEM if the range cannot be mapped for the region's device.
  */
@@ -86,8 +140,10 @@ int bb_flush_for_uncached(struct bb_region *r, const struct bb_chunk *c)
 	if (dma_mapping_error(r->dev, dma))
 		return -ENOMEM;
 	dma_unmap_page(r->dev, dma, c->size, DMA_BIDIRECTIONAL);
+	bb_count_flushed(r, c->size);
 	return 0;
 }
+#endif
 
 /**
  * bb_vmap_range() - map contiguous pages into the kernel, as the region's CPU sees them

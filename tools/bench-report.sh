@@ -67,7 +67,7 @@ if [ -s "$g/heap.csv" ]; then
 		echo
 	fi
 	echo "The floor is memset(0) into pre-faulted anonymous memory, timed right after each alloc+free (interleaved)."
-	awk -F, '$4 == "uncached=1" { printf "%s is uncached (bufbroker,uncached): a fresh allocation also writes the cleared buffer back from the CPU caches and drops it (cache maintenance over the whole buffer), and its fresh figures include that; a recycled one of 64 KiB or more is cleared (in the background) through a write-combined mapping instead, with no cache maintenance.\n", $1 }' "$g/regions.csv" 2>/dev/null
+	awk -F, '$4 == "uncached=1" { printf "%s is uncached (bufbroker,uncached): a fresh allocation also writes the cleared buffer back from the CPU caches and drops it (one clean-and-invalidate pass over the whole buffer), and its fresh figures include that; a recycled one of 64 KiB or more is cleared (in the background) through a write-combined mapping instead, with no cache maintenance.\n", $1 }' "$g/regions.csv" 2>/dev/null
 	echo
 	if [ -s "$g/trace-4k.txt" ]; then
 		echo "Measured (function_graph of alloc_contig_range(), 4 KiB allocations from the idle camera region; the"

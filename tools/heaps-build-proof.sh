@@ -34,7 +34,7 @@ fi
 
 src=$p/src
 mkdir "$src"
-cp "$top"/kernel/Kbuild "$top"/kernel/Makefile "$top"/kernel/*.c "$top"/kernel/*.h "$src/"
+cp "$top"/kernel/Kbuild "$top"/kernel/Makefile "$top"/kernel/*.c "$top"/kernel/*.h "$top"/kernel/*.S "$src/"
 rm -f "$src"/*.mod.c
 out=$(make -C "$src" KDIR="$p/hdr" ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu- 2>&1) ||
 	{ echo "$out"; exit 1; }

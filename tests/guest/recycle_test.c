@@ -158,16 +158,53 @@ out:
 	bb_region_set_recycle_ms(&region, "0");
 }
 
-/* Allocate @len with the cache-maintenance calls traced. Returns the count, or -errno (*fd is the
- * buffer on success). */
-static int traced_alloc(int *fd, uint64_t len)
+/* The cache maintenance of one step: the DMA API's per-range syncs (traced calls) and the bytes
+ * the module flushed itself (its flushed_bytes counter; assembly has no tracer entry). */
+struct maint {
+	int dma_syncs;
+	uint64_t flushed;
+};
+
+static int read_flushed(uint64_t *out)
 {
-	int e = bb_ftrace_start(BB_CACHE_MAINT_FUNCS);
+	struct bb_stats s;
+	int e = bb_region_stats(&region, &s);
+	if (e == 0)
+		*out = s.flushed_bytes;
+	return e;
+}
+
+/* Count the cache maintenance of the region from now on, in this process only or (@all_tasks) in
+ * any task. Returns 0, -EINVAL when the kernel cannot trace, or -errno. */
+static int maint_start(bool all_tasks, uint64_t *flushed0)
+{
+	int e = read_flushed(flushed0);
+	if (e < 0)
+		return e;
+	return all_tasks ? bb_ftrace_start_all(BB_CACHE_MAINT_FUNCS) : bb_ftrace_start(BB_CACHE_MAINT_FUNCS);
+}
+
+static int maint_stop(uint64_t flushed0, struct maint *m)
+{
+	uint64_t flushed1 = 0;
+	m->dma_syncs = bb_ftrace_stop_count(BB_CACHE_MAINT_LINE, NULL, 0);
+	int e = read_flushed(&flushed1);
+	if (m->dma_syncs < 0)
+		return m->dma_syncs;
+	m->flushed = flushed1 - flushed0;
+	return e;
+}
+
+/* Allocate @len with its cache maintenance counted. Returns 0 (*fd is the buffer) or -errno. */
+static int counted_alloc(int *fd, uint64_t len, struct maint *m)
+{
+	uint64_t flushed0 = 0;
+	int e = maint_start(false, &flushed0);
 	if (e < 0)
 		return e;
 	*fd = alloc_buf(len);
-	int n = bb_ftrace_stop_count(BB_CACHE_MAINT_LINE, NULL, 0);
-	return *fd < 0 ? *fd : n;
+	e = maint_stop(flushed0, m);
+	return *fd < 0 ? *fd : e;
 }
 
 /* Wait until the module has cleared every kept range in the background (recycled_clean_bytes
@@ -190,16 +227,16 @@ static int wait_precleared(double *ms)
 
 /*
  * One fresh allocation of @len from the uncached region, dirtied and freed (kept), then its
- * reuse once the background clearing is done. The three steps are traced for cache
- * maintenance: the allocations in this process, the free and the clearing in any task (the
- * module's worker). The reuse must get the same range, zeroed, counted as precleared.
+ * reuse once the background clearing is done. The cache maintenance of the three steps is
+ * counted: the allocations in this process, the free and the clearing in any task (the module's
+ * worker). The reuse must get the same range, zeroed, counted as precleared.
  * Returns 0, or -1 after H_FAIL / h_skip.
  */
-static int uncached_reuse_round(struct h_case *c, uint64_t len, int *fresh, int *background,
-				int *reused)
+static int uncached_reuse_round(struct h_case *c, uint64_t len, struct maint *fresh,
+				struct maint *background, struct maint *reused)
 {
 	struct bb_recycle_stats s0, s;
-	uint64_t phys_a = 0, phys_b = 0, nonzero = 1;
+	uint64_t phys_a = 0, phys_b = 0, nonzero = 1, flushed0 = 0;
 	double ms = 0;
 	int fd = -1, e;
 	/* Off and on again: nothing kept from before, so the first allocation is fresh. */
@@ -207,24 +244,24 @@ static int uncached_reuse_round(struct h_case *c, uint64_t len, int *fresh, int 
 			 bb_region_set_recycle_ms(&region, "5000") == 0,
 	      "set recycle_ms: %s", strerror(errno));
 	CHECK(c, bb_region_recycle_stats(&region, &s0) == 0, "stats");
-	*fresh = traced_alloc(&fd, len);
-	if (*fresh == -EINVAL) {
+	e = counted_alloc(&fd, len, fresh);
+	if (e == -EINVAL) {
 		h_skip(c, "cannot trace %s on this kernel", BB_CACHE_MAINT_FUNCS);
 		goto out;
 	}
-	CHECK(c, *fresh >= 0, "traced fresh alloc of %" PRIu64 ": %s", len, strerror(-*fresh));
+	CHECK(c, e == 0, "counted fresh alloc of %" PRIu64 ": %s", len, strerror(-e));
 	CHECK(c, touch_buf(fd, len, 0x5a, &phys_a, NULL) == 0, "fill: %s", strerror(errno));
-	CHECK(c, (e = bb_ftrace_start_all(BB_CACHE_MAINT_FUNCS)) == 0, "trace: %s", strerror(-e));
+	CHECK(c, (e = maint_start(true, &flushed0)) == 0, "trace: %s", strerror(-e));
 	close(fd);
 	fd = -1;
 	e = wait_precleared(&ms);
-	*background = bb_ftrace_stop_count(BB_CACHE_MAINT_LINE, NULL, 0);
+	int e2 = maint_stop(flushed0, background);
 	CHECK(c, e == 0, "the freed %" PRIu64 " bytes were not cleared in the background: %s", len,
 	      strerror(-e));
-	CHECK(c, *background >= 0, "trace: %s", strerror(-*background));
+	CHECK(c, e2 == 0, "trace: %s", strerror(-e2));
 	h_note("%" PRIu64 " bytes cleared in the background within %.1f ms of the free", len, ms);
-	*reused = traced_alloc(&fd, len);
-	CHECK(c, *reused >= 0, "traced reuse of %" PRIu64 ": %s", len, strerror(-*reused));
+	CHECK(c, (e = counted_alloc(&fd, len, reused)) == 0, "counted reuse of %" PRIu64 ": %s", len,
+	      strerror(-e));
 	CHECK(c, bb_region_recycle_stats(&region, &s) == 0, "stats");
 	CHECK(c, s.recycle_hits == s0.recycle_hits + 1 &&
 			 s.recycle_precleared == s0.recycle_precleared + 1,
@@ -243,40 +280,55 @@ out:
 	return c->failed || c->skipped ? -1 : 0;
 }
 
+static void note_round(const char *size, const struct maint *fresh, const struct maint *background,
+		       const struct maint *reused)
+{
+	h_note("%s: bytes flushed by the module / DMA API sync calls: fresh %" PRIu64 " / %d, free + "
+	       "background clear %" PRIu64 " / %d, reused %" PRIu64 " / %d", size, fresh->flushed,
+	       fresh->dma_syncs, background->flushed, background->dma_syncs, reused->flushed,
+	       reused->dma_syncs);
+}
+
 /*
  * An uncached region's buffer must hold no line in the CPU caches. A fresh range was cleared
- * through the kernel's cacheable linear map, so it is flushed: cache maintenance. A kept range
- * is cleared again in the background after its free: from 64 KiB up through a write-combined
- * mapping, with no cache maintenance; a smaller one through the linear map, then flushed like a
- * fresh one (cheaper than a mapping). Its reuse then costs none at all. Counted, not timed.
+ * through the kernel's cacheable linear map, so it is flushed: one clean-and-invalidate pass of
+ * the module's own, not the DMA API's clean then invalidate. A kept range is cleared again in the
+ * background after its free: from 64 KiB up through a write-combined mapping, with no cache
+ * maintenance; a smaller one through the linear map, then flushed like a fresh one (cheaper than
+ * a mapping). Its reuse then costs none at all. Counted, not timed.
  */
 static void case_uncached_reuse(struct h_case *c, void *arg)
 {
 	(void)arg;
-	int fresh = -1, background = -1, reused = -1;
+	struct maint fresh, background, reused;
 	if (!region.uncached) {
 		h_skip(c, "region %s is cached (no bufbroker,uncached)", region.name);
 		return;
 	}
 	if (uncached_reuse_round(c, MiB, &fresh, &background, &reused) < 0)
 		return;
-	h_note("cache-maintenance calls, 1 MiB: fresh %d, free + background clear %d, reused %d",
-	       fresh, background, reused);
-	CHECK(c, fresh >= 1, "a fresh buffer of uncached %s was not flushed (0 cache-maintenance calls); "
-	      "lines written by its clearing could later be written back over device data", region.name);
-	CHECK(c, background == 0 && reused == 0,
-	      "clearing a kept 1 MiB of uncached %s made %d cache-maintenance calls in the background "
-	      "and %d at reuse; it should be cleared write-combined", region.name, background, reused);
+	note_round("1 MiB", &fresh, &background, &reused);
+	CHECK(c, fresh.flushed >= MiB, "a fresh 1 MiB buffer of uncached %s was flushed for %" PRIu64
+	      " bytes; lines written by its clearing could later be written back over device data",
+	      region.name, fresh.flushed);
+	CHECK(c, fresh.dma_syncs == 0, "a fresh buffer of uncached %s made %d DMA API sync calls: "
+	      "two passes (clean, then invalidate) where the module's one does", region.name,
+	      fresh.dma_syncs);
+	CHECK(c, background.flushed == 0 && background.dma_syncs == 0 && reused.flushed == 0 &&
+			 reused.dma_syncs == 0,
+	      "clearing a kept 1 MiB of uncached %s flushed %" PRIu64 " bytes (%d sync calls) in the "
+	      "background and %" PRIu64 " (%d) at reuse; it should be cleared write-combined",
+	      region.name, background.flushed, background.dma_syncs, reused.flushed, reused.dma_syncs);
 	if (uncached_reuse_round(c, 16 * KiB, &fresh, &background, &reused) < 0)
 		return;
-	h_note("cache-maintenance calls, 16 KiB: fresh %d, free + background clear %d, reused %d",
-	       fresh, background, reused);
-	CHECK(c, fresh >= 1 && background >= 1,
-	      "16 KiB of uncached %s: %d calls fresh, %d in the background clearing; both are cleared "
-	      "through the linear map and must be flushed", region.name, fresh, background);
-	CHECK(c, reused == 0,
-	      "reusing a precleared 16 KiB of uncached %s made %d cache-maintenance calls",
-	      region.name, reused);
+	note_round("16 KiB", &fresh, &background, &reused);
+	CHECK(c, fresh.flushed >= 16 * KiB && background.flushed >= 16 * KiB,
+	      "16 KiB of uncached %s: %" PRIu64 " bytes flushed fresh, %" PRIu64 " in the background "
+	      "clearing; both are cleared through the linear map and must be flushed", region.name,
+	      fresh.flushed, background.flushed);
+	CHECK(c, reused.flushed == 0 && reused.dma_syncs == 0,
+	      "reusing a precleared 16 KiB of uncached %s flushed %" PRIu64 " bytes (%d sync calls)",
+	      region.name, reused.flushed, reused.dma_syncs);
 out:;
 }
 
