@@ -72,8 +72,9 @@ struct bb_recycled;
  * @clear_seq:	incremented each time @clear_work is done with a range
  * @clear_wait:	woken when @clear_seq changes
  * @draining:	callers of bb_recycle_drain() at work; @clear_work stops early
- * @held_lock:	protects @held
+ * @held_lock:	protects @held and @held_bytes
  * @held:	freed ranges with a page still held elsewhere (bufbroker_held.c)
+ * @held_bytes: bytes in @held
  * @held_work:	gives @held ranges back once they are ours alone
  */
 struct bb_region {
@@ -112,8 +113,9 @@ struct bb_region {
 	unsigned long clear_seq;
 	wait_queue_head_t clear_wait;
 	unsigned int draining;
-	spinlock_t held_lock;	/* protects held */
+	spinlock_t held_lock;	/* protects held, held_bytes */
 	struct list_head held;
+	u64 held_bytes;
 	struct delayed_work held_work;
 };
 

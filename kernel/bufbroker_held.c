@@ -54,8 +54,10 @@ static void bb_held_work(struct work_struct *work)
 
 	spin_lock(&r->held_lock);
 	list_for_each_entry_safe(h, tmp, &r->held, list) {
-		if (!bb_range_shared(&h->chunk))
+		if (!bb_range_shared(&h->chunk)) {
 			list_move(&h->list, &done);
+			r->held_bytes -= h->chunk.size;
+		}
 	}
 	if (!list_empty(&r->held))
 		schedule_delayed_work(&r->held_work, HZ);
@@ -123,6 +125,7 @@ bool bb_held_put(struct bb_region *r, struct bb_chunk *c)
 			     c->size >> 10);
 	spin_lock(&r->held_lock);
 	list_add_tail(&h->list, &r->held);
+	r->held_bytes += c->size;
 	schedule_delayed_work(&r->held_work, HZ);
 	spin_unlock(&r->held_lock);
 	return true;

@@ -104,6 +104,7 @@ static BB_COUNTER_ATTR(buffers_allocated, stat_lock, buffers);
 static BB_COUNTER_ATTR(peak_bytes, stat_lock, peak);
 static BB_COUNTER_ATTR(failures, stat_lock, failures);
 static BB_COUNTER_ATTR(flushed_bytes, stat_lock, flushed_bytes);
+static BB_COUNTER_ATTR(held_bytes, held_lock, held_bytes);
 static BB_COUNTER_ATTR(recycled_bytes, recycle_lock, recycled_bytes);
 static BB_COUNTER_ATTR(recycled_clean_bytes, recycle_lock, recycled_clean_bytes);
 static BB_COUNTER_ATTR(recycle_hits, recycle_lock, recycle_hits);
@@ -146,6 +147,7 @@ static struct attribute *bb_region_attrs[] = {
 	&peak_bytes_attr.attr.attr,
 	&failures_attr.attr.attr,
 	&flushed_bytes_attr.attr.attr,
+	&held_bytes_attr.attr.attr,
 	&base_attr.attr,
 	&recycle_ms_attr.attr,
 	&recycled_bytes_attr.attr.attr,

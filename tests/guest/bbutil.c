@@ -186,10 +186,10 @@ static int region_read_files(const struct bb_region *r, const char *const *files
 int bb_region_stats(const struct bb_region *r, struct bb_stats *s)
 {
 	static const char *const f[] = { "bytes_allocated", "buffers_allocated", "peak_bytes",
-					  "failures", "flushed_bytes" };
+					  "failures", "flushed_bytes", "held_bytes" };
 	uint64_t *dst[] = { &s->bytes_allocated, &s->buffers_allocated, &s->peak_bytes,
-			    &s->failures, &s->flushed_bytes };
-	return region_read_files(r, f, dst, 5);
+			    &s->failures, &s->flushed_bytes, &s->held_bytes };
+	return region_read_files(r, f, dst, 6);
 }
 
 int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *s)

@@ -31,7 +31,7 @@ struct bb_region {
 };
 
 struct bb_stats {
-	uint64_t bytes_allocated, buffers_allocated, peak_bytes, failures, flushed_bytes;
+	uint64_t bytes_allocated, buffers_allocated, peak_bytes, failures, flushed_bytes, held_bytes;
 };
 
 /* The region's opt-in reuse of freed buffers (kernel/bufbroker_recycle.c). */

@@ -658,8 +658,9 @@ out:
  * gave a reference to the second page of the mapping. Whoever holds a buffer's fd can do this. The
  * free must not make the kernel warn, and the range must not go to the next buffer while the pipe
  * can still read it: the pipe must read what the first owner wrote, never the next owner's data.
- * Once the pipe lets go, the range comes back: a per-device region can be allocated whole again
- * (the module checks held ranges once a second).
+ * Meanwhile the region's held_bytes counts the range. Once the pipe lets go, the range comes back
+ * (the module checks held ranges once a second): held_bytes drops back, and a per-device region
+ * can be allocated whole again.
  */
 static void case_page_held_past_free(struct h_case *c, void *arg)
 {
@@ -669,6 +670,8 @@ static void case_page_held_past_free(struct h_case *c, void *arg)
 	void *p = MAP_FAILED, *p2 = MAP_FAILED;
 	char bad[512];
 	unsigned char page[4096];
+	struct bb_stats s0, s;
+	CHECK(c, bb_region_stats(r, &s0) == 0, "stats: %s", strerror(errno));
 	hfd = bb_heap_open(r->heaps[0]);
 	CHECK(c, hfd >= 0, "open: %s", strerror(errno));
 	CHECK(c, ps <= sizeof(page), "page size %zu", ps);
@@ -701,6 +704,10 @@ static void case_page_held_past_free(struct h_case *c, void *arg)
 		      page[k], k, page[k] == 0x77 ? ": the next buffer's data" : "");
 	int kw = kmsg_scan(kfd, bad, sizeof(bad));
 	CHECK(c, kw <= 0, "kernel log after the free: %s", bad);
+	CHECK(c, bb_region_stats(r, &s) == 0, "stats: %s", strerror(errno));
+	CHECK(c, s.held_bytes >= s0.held_bytes + len,
+	      "held_bytes %" PRIu64 " -> %" PRIu64 " while the pipe holds a page of the freed %zu bytes",
+	      s0.held_bytes, s.held_bytes, len);
 	munmap(p2, len);
 	p2 = MAP_FAILED;
 	close(b2);
@@ -708,6 +715,16 @@ static void case_page_held_past_free(struct h_case *c, void *arg)
 	close(pfd[0]);
 	close(pfd[1]);
 	pfd[0] = pfd[1] = -1;
+	s.held_bytes = UINT64_MAX;
+	for (int i = 0; i < 30; i++) {
+		CHECK(c, bb_region_stats(r, &s) == 0, "stats: %s", strerror(errno));
+		if (s.held_bytes == s0.held_bytes)
+			break;
+		usleep(100 * 1000);
+	}
+	CHECK(c, s.held_bytes == s0.held_bytes,
+	      "held_bytes is %" PRIu64 " 3 s after the pipe let go, was %" PRIu64 " before the case",
+	      s.held_bytes, s0.held_bytes);
 	if (!r->is_default) {
 		/* The whole region again: only once the held range came back (checked every second). */
 		int whole = -ENOMEM;
