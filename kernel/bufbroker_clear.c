@@ -76,7 +76,7 @@ void bb_clear_pages(struct page *page, unsigned long count)
 	}
 }
 
-/* Counted for the tests: cache maintenance is otherwise invisible from outside. */
+/* flushed_bytes: cache maintenance is otherwise invisible from outside. */
 static void bb_count_flushed(struct bb_region *r, size_t bytes)
 {
 	spin_lock(&r->stat_lock);
