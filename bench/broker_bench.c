@@ -16,7 +16,9 @@
  *                       BB_CONNECT_NO_SESSION (through dbus-daemon);
  *                       interleaved rep by rep so all three see the same noise; from 1 to
  *                       8 MiB also set_* (per buffer): a queue of 4 held together, direct
- *                       (4 ioctls + 4 closes) against one AllocateSet + one ReleaseSet
+ *                       (4 ioctls + 4 closes) against one AllocateSet + one ReleaseSet;
+ *                       then direct_alloc_* and broker_alloc_*: the ioctl and the Allocate
+ *                       alone, out of the same repetitions
  *       DIR/share.csv   op,n,med_us,p99_us,max_us: Share(role:R) on one connection + Import on a
  *                       second connection (the token's round trip), 64 KiB buffer; share_import
  *                       on sessions, share_import_bus through dbus-daemon
@@ -157,17 +159,20 @@ static void rtt_row(FILE *f, const char *op, uint64_t *ns, int n)
 }
 
 /*
- * One Allocate + Release of @len on @c, timed into *@ns. On failure prints the error, prefixed with
- * @label (NULL: silent). Return: 0 or -errno.
+ * One Allocate + Release of @len on @c, timed into *@ns, the Allocate alone into *@alloc_ns. On
+ * failure prints the error, prefixed with @label (NULL: silent). Return: 0 or -errno.
  */
-static int alloc_release_timed(struct bb_client *c, uint64_t len, const char *label, uint64_t *ns)
+static int alloc_release_timed(struct bb_client *c, uint64_t len, const char *label, uint64_t *ns,
+			       uint64_t *alloc_ns)
 {
 	struct bb_buffer *buf = NULL;
 	uint64_t t0 = bb_now_ns();
 	int r = bb_client_alloc(c, role, len, NULL, &buf);
+	uint64_t t1 = bb_now_ns();
 	int r2 = r < 0 ? 0 : bb_client_release(c, buf);
 
 	*ns = bb_now_ns() - t0;
+	*alloc_ns = t1 - t0;
 	if (r < 0 || r2 < 0) {
 		if (label)
 			printf("# %s %" PRIu64 ": %s: %s\n", label, len, bb_strerror(r < 0 ? r : r2),
@@ -367,13 +372,17 @@ static int cmd_latency(void)
 	/* Broker vs direct, per size, interleaved. */
 	FILE *bf = open_in_dir("broker.csv", "size_bytes,n,direct_med_us,direct_p99_us,broker_med_us,"
 					     "broker_p99_us,bus_med_us,bus_p99_us,set_direct_med_us,set_direct_p99_us,"
-					     "set_broker_med_us,set_broker_p99_us");
+					     "set_broker_med_us,set_broker_p99_us,direct_alloc_med_us,"
+					     "direct_alloc_p99_us,broker_alloc_med_us,broker_alloc_p99_us");
 	struct bb_client *cb_client;
 	uint64_t *cb = calloc((size_t)reps * 4, sizeof(*cb)), *set_d = calloc((size_t)reps * 4, sizeof(*set_d)),
 		 *set_b = calloc((size_t)reps * 4, sizeof(*set_b));
+	/* The allocating call alone, out of the rows above: the ioctl, the Allocate. */
+	uint64_t *a_alloc = calloc((size_t)reps * 4, sizeof(*a_alloc)),
+		 *b_alloc = calloc((size_t)reps * 4, sizeof(*b_alloc));
 
 	connect_or_die_flags(&cb_client, BB_CONNECT_NO_SESSION);
-	if (!cb || !set_d || !set_b)
+	if (!cb || !set_d || !set_b || !a_alloc || !b_alloc)
 		return 1;
 	int hfd = bb_heap_open(heap);
 	if (hfd < 0) {
@@ -392,6 +401,7 @@ static int cmd_latency(void)
 		for (int i = -2; i < reps; i++) { /* two warm-up rounds */
 			uint64_t t0 = bb_now_ns();
 			int fd = bb_heap_alloc(hfd, len);
+			uint64_t t_alloc = bb_now_ns();
 			if (fd >= 0)
 				close(fd);
 			uint64_t t1 = bb_now_ns();
@@ -399,15 +409,18 @@ static int cmd_latency(void)
 				printf("# direct %" PRIu64 ": %s\n", len, strerror(-fd));
 				rc = 1;
 			} else if (i >= 0) {
+				a_alloc[na] = t_alloc - t0;
 				a[na++] = t1 - t0;
 			}
-			uint64_t ns;
-			if (alloc_release_timed(c, len, "broker", &ns) < 0)
+			uint64_t ns, alloc_ns;
+			if (alloc_release_timed(c, len, "broker", &ns, &alloc_ns) < 0)
 				rc = 1;
-			else if (i >= 0)
+			else if (i >= 0) {
+				b_alloc[nb] = alloc_ns;
 				b[nb++] = ns;
+			}
 			/* The same through dbus-daemon (BB_CONNECT_NO_SESSION). */
-			if (alloc_release_timed(cb_client, len, "bus", &ns) < 0)
+			if (alloc_release_timed(cb_client, len, "bus", &ns, &alloc_ns) < 0)
 				rc = 1;
 			else if (i >= 0)
 				cb[nc++] = ns;
@@ -431,12 +444,14 @@ static int cmd_latency(void)
 		if (sets && nsd && nsb) {
 			struct dist ds = summarize(set_d, nsd), bs = summarize(set_b, nsb);
 
-			fprintf(bf, ",%.1f,%.1f,%.1f,%.1f\n", ds.med, ds.p99, bs.med, bs.p99);
+			fprintf(bf, ",%.1f,%.1f,%.1f,%.1f", ds.med, ds.p99, bs.med, bs.p99);
 			printf("# set of %d x %" PRIu64 ", per buffer: direct %.1f us, broker %.1f us, %.2f\n", SET_N, len,
 			       ds.med, bs.med, ds.med > 0 ? bs.med / ds.med : 0.0);
 		} else {
-			fprintf(bf, ",,,,\n");
+			fprintf(bf, ",,,,");
 		}
+		struct dist da = summarize(a_alloc, na), ba = summarize(b_alloc, nb);
+		fprintf(bf, ",%.1f,%.1f,%.1f,%.1f\n", da.med, da.p99, ba.med, ba.p99);
 		fflush(bf);
 		printf("# %10" PRIu64 " %10.1f %10.1f %10.1f %10.1f %6.2f (bus %10.1f %6.2f)\n", len, d.med, d.p99,
 		       br.med, br.p99, d.med > 0 ? br.med / d.med : 0.0, bu.med, d.med > 0 ? bu.med / d.med : 0.0);
@@ -445,6 +460,8 @@ static int cmd_latency(void)
 	free(cb);
 	free(set_d);
 	free(set_b);
+	free(a_alloc);
+	free(b_alloc);
 	bb_client_free(cb_client);
 
 	/* Where the broker's time goes: each call alone, at 4 KiB and at 16 MiB. */
@@ -556,8 +573,8 @@ static void scale_child(int idx, int ready_w, int start_r)
 		_exit(3);
 	/* Warm-up: the daemon registers the client (and the library opens its session). */
 	char label[32];
-	uint64_t t;
-	alloc_release_timed(c, buf_size, NULL, &t);
+	uint64_t t, t_alloc;
+	alloc_release_timed(c, buf_size, NULL, &t, &t_alloc);
 	snprintf(label, sizeof(label), "client %d", idx);
 	char x = 'r';
 	if (write(ready_w, &x, 1) != 1)
@@ -567,7 +584,7 @@ static void scale_child(int idx, int ready_w, int start_r)
 		_exit(5);
 	h.t_start = bb_now_ns();
 	for (int i = 0; i < ops; i++) {
-		if (alloc_release_timed(c, buf_size, h.failures < 3 ? label : NULL, &t) < 0) {
+		if (alloc_release_timed(c, buf_size, h.failures < 3 ? label : NULL, &t, &t_alloc) < 0) {
 			h.failures++;
 			continue;
 		}
