@@ -74,7 +74,7 @@ struct bb_recycled;
  * @draining:	callers of bb_recycle_drain() at work; @clear_work stops early
  * @held_lock:	protects @held and @held_bytes
  * @held:	freed ranges with a page still held elsewhere (bufbroker_held.c)
- * @held_bytes: bytes in @held
+ * @held_bytes: bytes in @held, and being given back from it
  * @held_work:	gives @held ranges back once they are ours alone
  */
 struct bb_region {

@@ -50,14 +50,13 @@ static void bb_held_work(struct work_struct *work)
 					   held_work);
 	struct bb_held *h, *tmp;
 	unsigned int released = 0;
+	u64 freed = 0;
 	LIST_HEAD(done);
 
 	spin_lock(&r->held_lock);
 	list_for_each_entry_safe(h, tmp, &r->held, list) {
-		if (!bb_range_shared(&h->chunk)) {
+		if (!bb_range_shared(&h->chunk))
 			list_move(&h->list, &done);
-			r->held_bytes -= h->chunk.size;
-		}
 	}
 	if (!list_empty(&r->held))
 		schedule_delayed_work(&r->held_work, HZ);
@@ -67,8 +66,15 @@ static void bb_held_work(struct work_struct *work)
 		dev_dbg(r->dev, "a held range of %zu KiB is ours alone again, given back\n",
 			h->chunk.size >> 10);
 		bb_mem_free(r, &h->chunk);
+		freed += h->chunk.size;
 		kfree(h);
 		released++;
+	}
+	/* Only now: held_bytes back at 0 means the region has the ranges again. */
+	if (freed) {
+		spin_lock(&r->held_lock);
+		r->held_bytes -= freed;
+		spin_unlock(&r->held_lock);
 	}
 	while (released--)
 		module_put(THIS_MODULE);

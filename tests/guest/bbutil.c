@@ -189,7 +189,8 @@ int bb_region_stats(const struct bb_region *r, struct bb_stats *s)
 					  "failures", "flushed_bytes", "held_bytes" };
 	uint64_t *dst[] = { &s->bytes_allocated, &s->buffers_allocated, &s->peak_bytes,
 			    &s->failures, &s->flushed_bytes, &s->held_bytes };
-	return region_read_files(r, f, dst, 6);
+	_Static_assert(sizeof(f) / sizeof(f[0]) == sizeof(dst) / sizeof(dst[0]), "one file per field");
+	return region_read_files(r, f, dst, sizeof(f) / sizeof(f[0]));
 }
 
 int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *s)
@@ -198,7 +199,8 @@ int bb_region_recycle_stats(const struct bb_region *r, struct bb_recycle_stats *
 					  "recycle_hits", "recycle_precleared" };
 	uint64_t *dst[] = { &s->recycle_ms, &s->recycled_bytes, &s->recycled_clean_bytes,
 			    &s->recycle_hits, &s->recycle_precleared };
-	return region_read_files(r, f, dst, 5);
+	_Static_assert(sizeof(f) / sizeof(f[0]) == sizeof(dst) / sizeof(dst[0]), "one file per field");
+	return region_read_files(r, f, dst, sizeof(f) / sizeof(f[0]));
 }
 
 int bb_write_file(const char *path, const char *value)

@@ -659,8 +659,8 @@ out:
  * free must not make the kernel warn, and the range must not go to the next buffer while the pipe
  * can still read it: the pipe must read what the first owner wrote, never the next owner's data.
  * Meanwhile the region's held_bytes counts the range. Once the pipe lets go, the range comes back
- * (the module checks held ranges once a second): held_bytes drops back, and a per-device region
- * can be allocated whole again.
+ * (the module checks held ranges once a second): held_bytes drops back, which the module does only
+ * once the range is given back, so a per-device region can then be allocated whole at once.
  */
 static void case_page_held_past_free(struct h_case *c, void *arg)
 {
@@ -726,14 +726,8 @@ static void case_page_held_past_free(struct h_case *c, void *arg)
 	      "held_bytes is %" PRIu64 " 3 s after the pipe let go, was %" PRIu64 " before the case",
 	      s.held_bytes, s0.held_bytes);
 	if (!r->is_default) {
-		/* The whole region again: only once the held range came back (checked every second). */
-		int whole = -ENOMEM;
-		for (int i = 0; i < 30 && whole < 0; i++) {
-			whole = bb_heap_alloc(hfd, r->size);
-			if (whole < 0)
-				usleep(100 * 1000);
-		}
-		CHECK(c, whole >= 0, "the whole region 3 s after the pipe let go: %s", strerror(-whole));
+		int whole = bb_heap_alloc(hfd, r->size);
+		CHECK(c, whole >= 0, "the whole region once held_bytes is back: %s", strerror(-whole));
 		close(whole);
 	}
 out:
